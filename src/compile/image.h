@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/* image: the compiled configuration, one flat read-only byte string stored as one
+ * LMDB value and read in place by the workers (zero copy). No pointers: records refer
+ * to each other by index and to text by (offset, length) into the string area.
+ * Written by compile/, read by runtime/ and ops/. Types only.
+ *
+ * Layout: struct img_header at offset 0, then record arrays, each aligned to 8,
+ * located by the header's img_span fields, then the string bytes. All integers are
+ * host byte order (the image never leaves the machine that compiled it). */
+#ifndef GW_COMPILE_IMAGE_H
+#define GW_COMPILE_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IMG_MAGIC 0x31495747u   /* "GWI1" */
+#define IMG_VERSION 1u
+
+struct img_str {
+	uint32_t off;   /* into the string area (header.strings.off + off) */
+	uint32_t len;   /* bytes, no NUL counted; strings are also NUL-terminated */
+};
+
+struct img_span {
+	uint32_t off;   /* byte offset of the first record from the image start */
+	uint32_t count; /* number of records */
+};
+
+enum img_host_kind {
+	IMG_HOST_ANY = 0,      /* no hostname: matches every Host */
+	IMG_HOST_EXACT = 1,    /* host equals the name */
+	IMG_HOST_WILDCARD = 2, /* name is the suffix after "*": ".example.com"; host must end with it
+				  and have at least one more label before it */
+};
+
+enum img_path_kind { IMG_PATH_PREFIX = 0, IMG_PATH_EXACT = 1 };
+
+/* A socket to bind: every listener with this address and port is reached through it. */
+struct img_bind {
+	uint8_t family;         /* AF_INET or AF_INET6 */
+	uint8_t pad;
+	uint16_t port;
+	uint8_t addr[16];       /* network byte order; all zero = any address */
+	struct img_span listeners; /* uint32_t indices into listeners[], most specific hostname first */
+};
+
+struct img_listener {
+	struct img_str gateway;   /* "namespace/name" */
+	struct img_str name;      /* listener name */
+	uint8_t host_kind;        /* enum img_host_kind */
+	uint8_t pad[3];
+	struct img_str host;      /* lowercase; for WILDCARD the suffix including the dot */
+	uint16_t port;
+	uint16_t pad2;
+	struct img_span matches;  /* struct img_match, in precedence order: first match wins */
+};
+
+/* One HTTPRouteMatch of one rule of one route, for one effective hostname. */
+struct img_match {
+	uint8_t host_kind;        /* enum img_host_kind */
+	uint8_t path_kind;        /* enum img_path_kind */
+	uint8_t method;           /* enum gw_method; 0 = any */
+	uint8_t pad;
+	struct img_str host;      /* as in img_listener */
+	struct img_str path;      /* PathPrefix: without a trailing "/" (except "/" itself) */
+	struct img_span headers;  /* struct img_header_match, all must match */
+	uint32_t rule;            /* index into rules[] */
+};
+
+struct img_header_match {
+	struct img_str name;      /* lowercase */
+	struct img_str value;     /* exact, case-sensitive */
+};
+
+struct img_rule {
+	struct img_str route;     /* "namespace/name" */
+	uint32_t rule_index;      /* position of the rule in the route */
+	uint32_t total_weight;    /* sum of backend_refs weights; 0 = every request gets 500 */
+	struct img_span backend_refs; /* struct img_backend_ref */
+};
+
+#define IMG_NO_BACKEND 0xffffffffu
+
+struct img_backend_ref {
+	uint32_t weight;
+	uint32_t backend;         /* index into backends[], or IMG_NO_BACKEND (unresolved: 500) */
+};
+
+struct img_backend {
+	struct img_str name;      /* "Kind/namespace/name" */
+	struct img_span endpoints; /* struct img_endpoint */
+};
+
+enum img_endpoint_kind { IMG_ENDPOINT_IP = 0, IMG_ENDPOINT_UNIX = 1 };
+
+struct img_endpoint {
+	uint8_t kind;             /* enum img_endpoint_kind */
+	uint8_t family;           /* AF_INET / AF_INET6 for IP */
+	uint16_t port;
+	uint8_t addr[16];         /* network byte order */
+	struct img_str path;      /* unix socket path */
+};
+
+struct img_header {
+	uint32_t magic;           /* IMG_MAGIC */
+	uint32_t version;         /* IMG_VERSION */
+	uint32_t size;            /* total bytes of the image */
+	uint32_t pad;
+	struct img_span binds;         /* struct img_bind */
+	struct img_span listener_index; /* uint32_t, the storage behind img_bind.listeners */
+	struct img_span listeners;     /* struct img_listener */
+	struct img_span matches;       /* struct img_match */
+	struct img_span header_matches; /* struct img_header_match */
+	struct img_span rules;         /* struct img_rule */
+	struct img_span backend_refs;  /* struct img_backend_ref */
+	struct img_span backends;      /* struct img_backend */
+	struct img_span endpoints;     /* struct img_endpoint */
+	struct img_span strings;       /* raw bytes (count = byte length) */
+	struct img_str status_json;    /* the "resources" JSON array of this configuration */
+	struct img_str source_digest;  /* hex SHA-256 of the source files, for `history` */
+};
+
+/* Accessors: valid only on an image that img_check() accepted. */
+#define IMG_ARRAY(img, span, type) ((const type *)((const char *)(img) + (span).off))
+static inline const char *img_str_ptr(const struct img_header *h, struct img_str s)
+{
+	return (const char *)h + h->strings.off + s.off;
+}
+
+/* Bounds-checks every span and string of an image read from storage. Returns 0 if
+ * well formed, -1 otherwise. Defined in compile/image.c. */
+int img_check(const void *data, size_t len);
+
+#endif

@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: MIT */
+/* gwapi: the Gateway API object model, as decoded from YAML and validated.
+ * Field names keep the upstream spelling (backendRefs -> backend_refs).
+ * No I/O here. All memory (strings included) lives in the pipeline's arena.
+ *
+ * Lifecycle: gwapi_decode() fills a struct gw_model from YAML documents and reports
+ * schema errors (what the Kubernetes API server would refuse) to a diag_list;
+ * gwapi_resolve() then fills the "status" parts (attachment, references, conditions)
+ * and reports semantic problems as warnings. compile/ reads the result. */
+#ifndef GW_GWAPI_H
+#define GW_GWAPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/diag.h"
+#include "yaml/ydoc.h"
+
+#define GW_GROUP "gateway.networking.k8s.io"
+#define GW_ENVOY_GROUP "gateway.envoyproxy.io"
+
+struct gw_pos {
+	const char *file;   /* NULL when not from a file */
+	int line, col;      /* 1-based */
+};
+
+struct gw_label {
+	const char *key, *value;
+};
+
+struct gw_meta {
+	const char *api_version;
+	const char *kind;
+	const char *ns;              /* "default" when absent (cluster-scoped kinds: "") */
+	const char *name;
+	struct gw_pos pos;           /* the document's root node */
+	struct gw_label *labels;
+	size_t nlabels;
+	const char *creation_timestamp; /* RFC 3339 text, or NULL */
+	int64_t generation;          /* metadata.generation; 0 = not given (the pipeline fills it) */
+	uint64_t content_hash;       /* FNV-1a over the object's spec, for generation tracking */
+	uint32_t load_order;         /* position in load order (files by path, docs in file order) */
+};
+
+/* ---- status model (filled by gwapi_resolve) ---- */
+
+struct gw_condition {
+	const char *type;            /* "Accepted", "ResolvedRefs", "Programmed", ... */
+	const char *status;          /* "True", "False", "Unknown" */
+	const char *reason;
+	const char *message;
+	int64_t observed_generation;
+};
+
+#define GW_MAX_CONDITIONS 8
+struct gw_conditions {
+	struct gw_condition items[GW_MAX_CONDITIONS];
+	size_t count;
+};
+
+/* ---- GatewayClass ---- */
+
+struct gw_gatewayclass {
+	struct gw_meta meta;
+	const char *controller_name;
+	const char *description;
+	/* status */
+	bool is_ours;                /* controllerName == settings' controller_name */
+	struct gw_conditions conditions;
+};
+
+/* ---- Gateway ---- */
+
+enum gw_protocol { GW_PROTO_HTTP, GW_PROTO_HTTPS, GW_PROTO_TLS, GW_PROTO_TCP, GW_PROTO_UDP, GW_PROTO_OTHER };
+enum gw_from { GW_FROM_SAME, GW_FROM_ALL, GW_FROM_SELECTOR, GW_FROM_NONE };
+
+struct gw_label_requirement {
+	const char *key;
+	const char *op;              /* In, NotIn, Exists, DoesNotExist */
+	const char **values;
+	size_t nvalues;
+};
+
+struct gw_label_selector {
+	struct gw_label *match_labels;
+	size_t nmatch_labels;
+	struct gw_label_requirement *match_expressions;
+	size_t nmatch_expressions;
+};
+
+struct gw_route_group_kind {
+	const char *group;           /* default GW_GROUP */
+	const char *kind;
+	struct gw_pos pos;
+};
+
+struct gw_listener_status {
+	bool is_valid;               /* Accepted and not conflicted: gets traffic */
+	struct gw_route_group_kind *supported_kinds;
+	size_t nsupported_kinds;
+	int32_t attached_routes;
+	struct gw_conditions conditions;
+};
+
+struct gw_listener {
+	const char *name;
+	const char *hostname;        /* NULL = any host */
+	uint16_t port;
+	enum gw_protocol protocol;
+	const char *protocol_name;   /* as written */
+	enum gw_from from;           /* allowedRoutes.namespaces.from, default Same */
+	struct gw_label_selector selector;
+	struct gw_route_group_kind *kinds; /* allowedRoutes.kinds; nkinds == 0: from protocol */
+	size_t nkinds;
+	bool has_tls;                /* a tls stanza was given */
+	struct gw_pos pos;
+	struct gw_listener_status status;
+};
+
+struct gw_address {
+	const char *type;            /* default "IPAddress" */
+	const char *value;
+	struct gw_pos pos;
+};
+
+struct gw_gateway {
+	struct gw_meta meta;
+	const char *gateway_class_name;
+	struct gw_listener *listeners;
+	size_t nlisteners;
+	struct gw_address *addresses;
+	size_t naddresses;
+	/* status */
+	bool is_ours;                /* its class is ours */
+	struct gw_conditions conditions;
+};
+
+/* ---- HTTPRoute ---- */
+
+struct gw_parent_ref {
+	const char *group;           /* default GW_GROUP */
+	const char *kind;            /* default "Gateway" */
+	const char *ns;              /* default: the route's namespace */
+	const char *name;
+	const char *section_name;    /* NULL = unset */
+	uint16_t port;               /* 0 = unset */
+	struct gw_pos pos;
+};
+
+enum gw_path_type { GW_PATH_PREFIX, GW_PATH_EXACT, GW_PATH_REGEX };
+enum gw_match_type { GW_MATCH_EXACT, GW_MATCH_REGEX };
+enum gw_method {
+	GW_METHOD_ANY = 0, GW_METHOD_GET, GW_METHOD_HEAD, GW_METHOD_POST, GW_METHOD_PUT,
+	GW_METHOD_DELETE, GW_METHOD_CONNECT, GW_METHOD_OPTIONS, GW_METHOD_TRACE, GW_METHOD_PATCH
+};
+extern const char *const gw_method_names[]; /* indexed by enum gw_method; [0] = "" */
+
+struct gw_header_match {
+	enum gw_match_type type;
+	const char *name;
+	const char *value;
+	struct gw_pos pos;
+};
+
+struct gw_http_match {
+	enum gw_path_type path_type;  /* default PathPrefix */
+	const char *path;             /* default "/" */
+	struct gw_header_match *headers;
+	size_t nheaders;
+	struct gw_header_match *query_params;
+	size_t nquery_params;
+	enum gw_method method;
+	struct gw_pos pos;
+};
+
+struct gw_backend;
+
+struct gw_backend_ref {
+	const char *group;           /* default "" (core) */
+	const char *kind;            /* default "Service" */
+	const char *ns;              /* default: the route's namespace */
+	const char *name;
+	uint16_t port;               /* 0 = unset */
+	uint32_t weight;             /* default 1 */
+	struct gw_pos pos;
+	/* status */
+	struct gw_backend *resolved; /* NULL: the ref does not resolve (its share gets 500) */
+};
+
+struct gw_http_rule {
+	const char *name;            /* NULL = unset */
+	struct gw_http_match *matches; /* at least one: the default PathPrefix "/" is filled in */
+	size_t nmatches;
+	struct gw_backend_ref *backend_refs;
+	size_t nbackend_refs;
+	struct gw_pos pos;
+};
+
+/* One listener a route attached to, with the hostnames it serves there. */
+struct gw_attachment {
+	struct gw_gateway *gateway;
+	size_t listener;             /* index into gateway->listeners */
+	const char **hostnames;      /* the intersection; a single NULL entry = any host */
+	size_t nhostnames;
+};
+
+struct gw_route_parent_status {
+	struct gw_parent_ref *ref;   /* borrowed from parent_refs */
+	struct gw_conditions conditions;
+};
+
+struct gw_httproute {
+	struct gw_meta meta;
+	struct gw_parent_ref *parent_refs;
+	size_t nparent_refs;
+	const char **hostnames;
+	size_t nhostnames;
+	struct gw_http_rule *rules;  /* at least one: the default rule is filled in */
+	size_t nrules;
+	/* status */
+	struct gw_route_parent_status *parents; /* one per parentRef whose parent is ours */
+	size_t nparents;
+	struct gw_attachment *attachments;
+	size_t nattachments;
+};
+
+/* ---- Backend (gateway.envoyproxy.io/v1alpha1) ---- */
+
+enum gw_endpoint_kind { GW_ENDPOINT_IP, GW_ENDPOINT_FQDN, GW_ENDPOINT_UNIX };
+
+struct gw_endpoint {
+	enum gw_endpoint_kind kind;
+	const char *address;         /* IP literal, hostname, or unix socket path */
+	uint16_t port;               /* 0 for unix */
+	struct gw_pos pos;
+};
+
+struct gw_backend {
+	struct gw_meta meta;
+	struct gw_endpoint *endpoints;
+	size_t nendpoints;
+	/* status */
+	struct gw_conditions conditions;
+};
+
+/* ---- Namespace (v1; labels for allowedRoutes selectors) ---- */
+
+struct gw_namespace {
+	struct gw_meta meta;
+};
+
+/* A document of a kind we do not serve: kept for the warning and for status. */
+struct gw_other {
+	struct gw_meta meta;
+};
+
+struct gw_model {
+	struct gw_gatewayclass **gatewayclasses; size_t ngatewayclasses;
+	struct gw_gateway **gateways;             size_t ngateways;
+	struct gw_httproute **httproutes;         size_t nhttproutes;
+	struct gw_backend **backends;             size_t nbackends;
+	struct gw_namespace **namespaces;         size_t nnamespaces;
+	/* every object above, in load order, for status output */
+	struct gw_meta **all;                     size_t nall;
+};
+
+/* Decodes and validates every document. Unknown kinds are warnings. Duplicate
+ * kind/namespace/name is an error. Returns false if any error was reported. */
+bool gwapi_decode(struct arena *a, const struct ydoc_set *docs, struct gw_model *out,
+		  struct diag_list *dl);
+
+/* Attachment, references and conditions. Semantic problems are warnings and
+ * conditions, never errors (DESIGN.md "What is an error and what is a condition"),
+ * except for conflicts the API server would refuse. controller_name selects our classes. */
+bool gwapi_resolve(struct arena *a, struct gw_model *m, const char *controller_name,
+		   struct diag_list *dl);
+
+/* Appends the "resources" array of the status JSON (DESIGN.md "Status"): one object per
+ * resource with apiVersion, kind, namespace, name, source, status. */
+struct buf;
+void gwapi_status_json(const struct gw_model *m, const char *controller_name, struct buf *out);
+
+/* Condition helpers for resolve. */
+void gw_conditions_set(struct gw_conditions *c, const char *type, bool status,
+		       const char *reason, const char *message, int64_t generation);
+
+#endif
