@@ -35,6 +35,13 @@ enum img_host_kind {
 
 enum img_path_kind { IMG_PATH_PREFIX = 0, IMG_PATH_EXACT = 1 };
 
+/* Same numbering as enum gw_method (gwapi.h); 0 = any method. */
+enum img_method {
+	IMG_METHOD_ANY = 0, IMG_METHOD_GET, IMG_METHOD_HEAD, IMG_METHOD_POST, IMG_METHOD_PUT,
+	IMG_METHOD_DELETE, IMG_METHOD_CONNECT, IMG_METHOD_OPTIONS, IMG_METHOD_TRACE,
+	IMG_METHOD_PATCH, IMG_METHOD_OTHER
+};
+
 /* A socket to bind: every listener with this address and port is reached through it. */
 struct img_bind {
 	uint8_t family;         /* AF_INET or AF_INET6 */
@@ -59,7 +66,7 @@ struct img_listener {
 struct img_match {
 	uint8_t host_kind;        /* enum img_host_kind */
 	uint8_t path_kind;        /* enum img_path_kind */
-	uint8_t method;           /* enum gw_method; 0 = any */
+	uint8_t method;           /* enum img_method; 0 = any */
 	uint8_t pad;
 	struct img_str host;      /* as in img_listener */
 	struct img_str path;      /* PathPrefix: without a trailing "/" (except "/" itself) */
