@@ -24,6 +24,7 @@ int log_level_parse(const char *s, enum log_level *out)
 	return -1;
 }
 
+__attribute__((format(printf, 3, 0)))
 static void log_emit(enum log_level level, int err, const char *fmt, va_list ap)
 {
 	if (level > log_threshold)

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define IMG_MAGIC 0x31495747u   /* "GWI1" */
-#define IMG_VERSION 1u
+#define IMG_VERSION 2u   /* 2: img_match.query_params */
 
 struct img_str {
 	uint32_t off;   /* into the string area (header.strings.off + off) */
@@ -72,6 +72,8 @@ struct img_match {
 	struct img_str path;      /* PathPrefix: without a trailing "/" (except "/" itself) */
 	struct img_span headers;  /* struct img_header_match, all must match */
 	uint32_t rule;            /* index into rules[] */
+	struct img_span query_params; /* struct img_header_match (in header_matches[]): name
+					 case-sensitive, first occurrence's value exact; all must match */
 };
 
 struct img_header_match {

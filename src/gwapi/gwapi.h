@@ -66,6 +66,7 @@ struct gw_gatewayclass {
 	struct gw_meta meta;
 	const char *controller_name;
 	const char *description;
+	bool has_parameters_ref;     /* spec.parametersRef given (gatewayd defines no parameters kind) */
 	/* status */
 	bool is_ours;                /* controllerName == settings' controller_name */
 	struct gw_conditions conditions;

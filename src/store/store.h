@@ -55,5 +55,9 @@ void store_snapshot_close(struct store_snapshot *snap);
  * when content_hash differs from the recorded one. With read_only or dry_run it
  * computes the value without writing. */
 int64_t store_object_generation(struct store *st, const char *key, uint64_t content_hash, int dry_run);
+/* Object generations computed (not dry_run) are written by the next store_commit, in
+ * its transaction. When the build that computed them is not committed (it failed, or
+ * its image equals the current one), the caller drops them with this. */
+void store_discard_pending(struct store *st);
 
 #endif

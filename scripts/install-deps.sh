@@ -1,0 +1,49 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# install-deps.sh: install the Debian 12 packages needed to build gatewayd and run
+# its tests (make check, make distcheck, the demo). Idempotent; run as root (uses
+# sudo when run as another user and sudo exists).
+set -eu
+
+PACKAGES="
+build-essential
+autoconf
+automake
+pkg-config
+libev-dev
+libyaml-dev
+liblmdb-dev
+libinih-dev
+libmbedtls-dev
+libcmocka-dev
+clang
+curl
+python3
+ca-certificates
+"
+
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		exec sudo -- "$0" "$@"
+	fi
+	echo "install-deps.sh: run as root (sudo not found)" >&2
+	exit 1
+fi
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	echo "install-deps.sh: every package is installed already"
+	exit 0
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+# shellcheck disable=SC2086
+apt-get install -y --no-install-recommends $missing
+echo "install-deps.sh: installed:$missing"

@@ -1,0 +1,701 @@
+/* SPDX-License-Identifier: MIT */
+/* compile: resolved model -> one flat image (compile/image.h). Records are built in
+ * growable arrays with nested spans holding indices, then laid out once and the
+ * indices turned into byte offsets. Same model -> same bytes: every order below is a
+ * model order or a total sort, strings are deduplicated in insertion order, and all
+ * padding is zero. */
+#include "compile/compile.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "compile/image.h"
+#include "compile/precedence.h"
+#include "gwapi/resolve.h"
+
+#define IMG_ALIGN 8
+
+/* LMDB stores a value smaller than about half a page inside the page, aligned to 2
+ * bytes only; a larger value gets overflow pages and a page-aligned start. The workers
+ * read records in place, so a small image is padded to one page (the image never
+ * leaves the machine that compiled it, so its page size is the one LMDB uses). */
+static size_t image_min_size(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	return page > 4096 ? (size_t)page : 4096;
+}
+
+/* ---- growable record arrays ---- */
+
+struct vec {
+	char *data;
+	size_t n, cap, elem;
+};
+
+#define VEC_OF(type) {NULL, 0, 0, sizeof(type)}
+#define VEC_AT(v, type, i) ((type *)(v).data + (i))
+
+static void *vec_push(struct vec *v)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 16;
+		char *d = realloc(v->data, cap * v->elem);
+		if (!d)
+			fatalx("out of memory");
+		v->data = d;
+		v->cap = cap;
+	}
+	void *p = v->data + v->n * v->elem;
+	memset(p, 0, v->elem);
+	v->n++;
+	return p;
+}
+
+static void vec_free(struct vec *v)
+{
+	free(v->data);
+	v->data = NULL;
+	v->n = v->cap = 0;
+}
+
+/* ---- string area, deduplicated ---- */
+
+struct strslot {
+	uint32_t off, len;
+	uint64_t hash;
+	bool used;
+};
+
+struct strtab {
+	struct buf bytes;
+	struct strslot *slots;
+	size_t nslots, used;
+	bool overflow;
+};
+
+static uint64_t str_hash(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static void strtab_rehash(struct strtab *t)
+{
+	size_t n = t->nslots ? t->nslots * 2 : 256;
+	struct strslot *slots = calloc(n, sizeof *slots);
+	if (!slots)
+		fatalx("out of memory");
+	for (size_t i = 0; i < t->nslots; i++) {
+		if (!t->slots[i].used)
+			continue;
+		size_t j = t->slots[i].hash & (n - 1);
+		while (slots[j].used)
+			j = (j + 1) & (n - 1);
+		slots[j] = t->slots[i];
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->nslots = n;
+}
+
+static struct img_str strtab_addn(struct strtab *t, const char *s, size_t len)
+{
+	struct img_str r = {0, 0};
+	if ((t->used + 1) * 2 > t->nslots)
+		strtab_rehash(t);
+	uint64_t h = str_hash(s, len);
+	size_t i = h & (t->nslots - 1);
+	while (t->slots[i].used) {
+		struct strslot *sl = &t->slots[i];
+		if (sl->hash == h && sl->len == len && memcmp(t->bytes.data + sl->off, s, len) == 0) {
+			r.off = sl->off;
+			r.len = sl->len;
+			return r;
+		}
+		i = (i + 1) & (t->nslots - 1);
+	}
+	if (t->bytes.len + len + 1 > UINT32_MAX) {
+		t->overflow = true;
+		return r;
+	}
+	struct strslot *sl = &t->slots[i];
+	sl->used = true;
+	sl->hash = h;
+	sl->off = (uint32_t)t->bytes.len;
+	sl->len = (uint32_t)len;
+	t->used++;
+	buf_append(&t->bytes, s, len);
+	buf_putc(&t->bytes, '\0');
+	r.off = sl->off;
+	r.len = sl->len;
+	return r;
+}
+
+static struct img_str strtab_add(struct strtab *t, const char *s)
+{
+	return strtab_addn(t, s ? s : "", s ? strlen(s) : 0);
+}
+
+static struct img_str strtab_add_lower(struct strtab *t, const char *s)
+{
+	struct buf low = BUF_INIT;
+	for (const char *p = s; *p; p++)
+		buf_putc(&low, (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p);
+	struct img_str r = strtab_addn(t, low.data ? low.data : "", low.len);
+	buf_free(&low);
+	return r;
+}
+
+/* ---- compile context ---- */
+
+struct cctx {
+	const struct gw_model *m;
+	struct diag_list *dl;
+	struct arena a;              /* temporaries */
+	struct strtab st;
+	struct vec binds, lindex, listeners, matches, hms, rules, brefs, backends, endpoints;
+	uint32_t **rule_map;         /* per route: image rule of each rule, or UINT32_MAX */
+	struct prec_route *proutes;  /* per route */
+	const char **lis_host;       /* per image listener: lowercase hostname, NULL = any */
+	struct vec bind_items;       /* struct bind_item */
+};
+
+#define NO_RULE UINT32_MAX
+
+static bool listener_serves(const struct gw_gateway *gw, size_t li)
+{
+	const struct gw_listener *l = &gw->listeners[li];
+	return gw->is_ours && l->status.is_valid && l->protocol == GW_PROTO_HTTP;
+}
+
+static uint32_t backend_index(const struct gw_model *m, const struct gw_backend *b)
+{
+	for (size_t i = 0; i < m->nbackends; i++)
+		if (m->backends[i] == b)
+			return (uint32_t)i;
+	return IMG_NO_BACKEND;
+}
+
+static bool parse_ip(const char *s, uint8_t *family, uint8_t addr[16])
+{
+	memset(addr, 0, 16);
+	if (s && inet_pton(AF_INET, s, addr) == 1) {
+		*family = AF_INET;
+		return true;
+	}
+	if (s && inet_pton(AF_INET6, s, addr) == 1) {
+		*family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
+static void compile_backends(struct cctx *c)
+{
+	const struct gw_model *m = c->m;
+	for (size_t i = 0; i < m->nbackends; i++) {
+		const struct gw_backend *b = m->backends[i];
+		struct img_backend *ib = vec_push(&c->backends);
+		ib->name = strtab_add(&c->st, arena_printf(&c->a, "Backend/%s/%s", b->meta.ns, b->meta.name));
+		ib->endpoints.off = (uint32_t)c->endpoints.n;
+		for (size_t j = 0; j < b->nendpoints; j++) {
+			const struct gw_endpoint *ep = &b->endpoints[j];
+			struct img_endpoint ie;
+			memset(&ie, 0, sizeof ie);
+			if (ep->kind == GW_ENDPOINT_FQDN) {
+				resolve_warn(c->dl, &b->meta, &ep->pos,
+					     "spec.endpoints[%zu]: fqdn endpoint \"%s\" skipped: DNS resolution comes in a later version",
+					     j, ep->address ? ep->address : "");
+				continue;
+			}
+			if (ep->kind == GW_ENDPOINT_UNIX) {
+				size_t plen = ep->address ? strlen(ep->address) : 0;
+				if (plen == 0 || plen >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+					resolve_warn(c->dl, &b->meta, &ep->pos,
+						     "spec.endpoints[%zu]: unix socket path of %zu bytes skipped (1 to %zu)",
+						     j, plen, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+					continue;
+				}
+				ie.kind = IMG_ENDPOINT_UNIX;
+				ie.path = strtab_add(&c->st, ep->address);
+			} else if (parse_ip(ep->address, &ie.family, ie.addr)) {
+				ie.kind = IMG_ENDPOINT_IP;
+				ie.port = ep->port;
+			} else {
+				resolve_warn(c->dl, &b->meta, &ep->pos,
+					     "spec.endpoints[%zu]: \"%s\" is not an IP address: skipped",
+					     j, ep->address ? ep->address : "");
+				continue;
+			}
+			*(struct img_endpoint *)vec_push(&c->endpoints) = ie;
+		}
+		ib = VEC_AT(c->backends, struct img_backend, i);
+		ib->endpoints.count = (uint32_t)(c->endpoints.n - ib->endpoints.off);
+	}
+}
+
+static bool route_serves(const struct gw_httproute *r)
+{
+	for (size_t i = 0; i < r->nattachments; i++)
+		if (listener_serves(r->attachments[i].gateway, r->attachments[i].listener))
+			return true;
+	return false;
+}
+
+/* One image rule per implemented rule of every route that some served listener holds,
+ * in model order. */
+static void compile_rules(struct cctx *c)
+{
+	const struct gw_model *m = c->m;
+	for (size_t i = 0; i < m->nhttproutes; i++) {
+		const struct gw_httproute *r = m->httproutes[i];
+		const char *ns_name = arena_printf(&c->a, "%s/%s", r->meta.ns, r->meta.name);
+		prec_route_init(&c->proutes[i], r, ns_name);
+		if (!route_serves(r))
+			continue;
+		c->rule_map[i] = arena_alloc(&c->a, (r->nrules + 1) * sizeof **c->rule_map);
+		for (size_t j = 0; j < r->nrules; j++) {
+			const struct gw_http_rule *rule = &r->rules[j];
+			if (resolve_rule_unsupported(rule)) {
+				c->rule_map[i][j] = NO_RULE;
+				continue;
+			}
+			c->rule_map[i][j] = (uint32_t)c->rules.n;
+			struct img_rule *ir = vec_push(&c->rules);
+			ir->route = strtab_add(&c->st, ns_name);
+			ir->rule_index = (uint32_t)j;
+			ir->backend_refs.off = (uint32_t)c->brefs.n;
+			ir->backend_refs.count = (uint32_t)rule->nbackend_refs;
+			uint64_t total = 0;
+			for (size_t k = 0; k < rule->nbackend_refs; k++) {
+				const struct gw_backend_ref *br = &rule->backend_refs[k];
+				struct img_backend_ref *ib = vec_push(&c->brefs);
+				ib->weight = br->weight;
+				ib->backend = br->resolved ? backend_index(m, br->resolved) : IMG_NO_BACKEND;
+				total += br->weight;
+			}
+			/* At most 16 refs of weight <= 1,000,000 (§2.2), which decode checks. */
+			if (total > UINT32_MAX) {
+				diag_add(c->dl, DIAG_ERROR, rule->pos.file, rule->pos.line, rule->pos.col,
+					 "HTTPRoute %s: spec.rules[%zu]: backendRefs weights add up beyond %u",
+					 ns_name, j, UINT32_MAX);
+				total = 0;
+			}
+			ir->total_weight = (uint32_t)total;
+		}
+	}
+}
+
+/* ---- matches ---- */
+
+static bool header_seen_before(const struct gw_header_match *h, size_t i, bool fold_case)
+{
+	for (size_t j = 0; j < i; j++)
+		if (fold_case ? strcasecmp(h[j].name, h[i].name) == 0 : strcmp(h[j].name, h[i].name) == 0)
+			return true;
+	return false;
+}
+
+/* Upstream: when a match lists a name twice, only the first entry counts. */
+static uint32_t distinct_names(const struct gw_header_match *h, size_t n, bool fold_case)
+{
+	uint32_t count = 0;
+	for (size_t i = 0; i < n; i++)
+		count += !header_seen_before(h, i, fold_case);
+	return count;
+}
+
+static const char *normalize_path(struct arena *a, enum gw_path_type t, const char *p)
+{
+	if (!p || !p[0])
+		return "/";
+	size_t len = strlen(p);
+	/* PathPrefix ignores a trailing "/" (§2.6.1): "/abc/" matches like "/abc". */
+	if (t == GW_PATH_PREFIX && len > 1 && p[len - 1] == '/')
+		return arena_strndup(a, p, len - 1);
+	return p;
+}
+
+static void add_entries(struct cctx *c, struct vec *entries, size_t ri, const struct gw_attachment *at)
+{
+	const struct gw_httproute *r = c->m->httproutes[ri];
+	for (size_t h = 0; h < at->nhostnames; h++) {
+		const char *host = at->hostnames[h];
+		for (size_t j = 0; j < r->nrules; j++) {
+			if (c->rule_map[ri][j] == NO_RULE)
+				continue;
+			const struct gw_http_rule *rule = &r->rules[j];
+			for (size_t k = 0; k < rule->nmatches; k++) {
+				const struct gw_http_match *mt = &rule->matches[k];
+				struct prec_entry *e = vec_push(entries);
+				e->route = &c->proutes[ri];
+				e->match = mt;
+				e->rule_idx = (uint32_t)j;
+				e->match_idx = (uint32_t)k;
+				e->img_rule = c->rule_map[ri][j];
+				e->host = host;
+				e->host_len = host ? (uint32_t)strlen(host) : 0;
+				e->exact_host_len = host && !resolve_hostname_is_wildcard(host) ? e->host_len : 0;
+				e->path_exact = mt->path_type == GW_PATH_EXACT;
+				e->path = normalize_path(&c->a, mt->path_type, mt->path);
+				e->path_len = (uint32_t)strlen(e->path);
+				e->nheaders = distinct_names(mt->headers, mt->nheaders, true);
+				e->nquery = distinct_names(mt->query_params, mt->nquery_params, false);
+			}
+		}
+	}
+}
+
+static void set_host(struct cctx *c, const char *host, uint8_t *kind, struct img_str *s)
+{
+	if (!host) {
+		*kind = IMG_HOST_ANY;
+		*s = strtab_add(&c->st, "");
+	} else if (resolve_hostname_is_wildcard(host)) {
+		*kind = IMG_HOST_WILDCARD;
+		*s = strtab_add_lower(&c->st, host + 1); /* ".example.com" */
+	} else {
+		*kind = IMG_HOST_EXACT;
+		*s = strtab_add_lower(&c->st, host);
+	}
+}
+
+static void emit_match(struct cctx *c, const struct prec_entry *e)
+{
+	const struct gw_http_match *mt = e->match;
+	struct img_match *im = vec_push(&c->matches);
+	set_host(c, e->host, &im->host_kind, &im->host);
+	im->path_kind = e->path_exact ? IMG_PATH_EXACT : IMG_PATH_PREFIX;
+	im->method = mt->method <= GW_METHOD_PATCH ? (uint8_t)mt->method : IMG_METHOD_OTHER;
+	im->path = strtab_add(&c->st, e->path);
+	im->rule = e->img_rule;
+	/* im stays valid: only other arrays grow below. */
+	im->headers.off = (uint32_t)c->hms.n;
+	for (size_t i = 0; i < mt->nheaders; i++) {
+		if (header_seen_before(mt->headers, i, true))
+			continue;
+		struct img_header_match *hm = vec_push(&c->hms);
+		hm->name = strtab_add_lower(&c->st, mt->headers[i].name);
+		hm->value = strtab_add(&c->st, mt->headers[i].value);
+	}
+	im->headers.count = (uint32_t)(c->hms.n - im->headers.off);
+	im->query_params.off = (uint32_t)c->hms.n;
+	for (size_t i = 0; i < mt->nquery_params; i++) {
+		if (header_seen_before(mt->query_params, i, false))
+			continue;
+		struct img_header_match *hm = vec_push(&c->hms);
+		hm->name = strtab_add(&c->st, mt->query_params[i].name);
+		hm->value = strtab_add(&c->st, mt->query_params[i].value);
+	}
+	im->query_params.count = (uint32_t)(c->hms.n - im->query_params.off);
+}
+
+/* ---- listeners and binds ---- */
+
+struct bind_item {
+	uint8_t family;
+	uint8_t addr[16];
+	uint16_t port;
+	uint32_t listener;
+};
+
+static void add_bind_item(struct cctx *c, uint8_t family, const uint8_t *addr, uint16_t port,
+			  uint32_t listener)
+{
+	struct bind_item *bi = vec_push(&c->bind_items);
+	bi->family = family;
+	if (addr)
+		memcpy(bi->addr, addr, 16);
+	bi->port = port;
+	bi->listener = listener;
+}
+
+static void compile_listener(struct cctx *c, const struct gw_gateway *gw, size_t li)
+{
+	const struct gw_listener *l = &gw->listeners[li];
+	uint32_t idx = (uint32_t)c->listeners.n;
+	struct img_listener *il = vec_push(&c->listeners);
+	il->gateway = strtab_add(&c->st, arena_printf(&c->a, "%s/%s", gw->meta.ns, gw->meta.name));
+	il->name = strtab_add(&c->st, l->name);
+	set_host(c, l->hostname, &il->host_kind, &il->host);
+	il->port = l->port;
+
+	struct vec entries = VEC_OF(struct prec_entry);
+	for (size_t ri = 0; ri < c->m->nhttproutes; ri++) {
+		const struct gw_httproute *r = c->m->httproutes[ri];
+		if (!c->rule_map[ri])
+			continue;
+		for (size_t k = 0; k < r->nattachments; k++)
+			if (r->attachments[k].gateway == gw && r->attachments[k].listener == li)
+				add_entries(c, &entries, ri, &r->attachments[k]);
+	}
+	prec_sort((struct prec_entry *)entries.data, entries.n);
+	uint32_t first = (uint32_t)c->matches.n;
+	for (size_t i = 0; i < entries.n; i++)
+		emit_match(c, VEC_AT(entries, struct prec_entry, i));
+	vec_free(&entries);
+	il = VEC_AT(c->listeners, struct img_listener, idx);
+	il->matches.off = first;
+	il->matches.count = (uint32_t)(c->matches.n - first);
+
+	/* Binds: every address of the Gateway, or any IPv4 and any IPv6 address. */
+	for (size_t i = 0; i < gw->naddresses; i++) {
+		uint8_t family, addr[16];
+		if (!parse_ip(gw->addresses[i].value, &family, addr))
+			continue; /* resolve made such a Gateway unprogrammed */
+		add_bind_item(c, family, addr, l->port, idx);
+	}
+	if (gw->naddresses == 0) {
+		add_bind_item(c, AF_INET, NULL, l->port, idx);
+		add_bind_item(c, AF_INET6, NULL, l->port, idx);
+	}
+}
+
+static void compile_listeners(struct cctx *c)
+{
+	const struct gw_model *m = c->m;
+	size_t total = 0;
+	for (size_t i = 0; i < m->ngateways; i++)
+		total += m->gateways[i]->nlisteners;
+	c->lis_host = arena_alloc(&c->a, (total + 1) * sizeof *c->lis_host);
+	for (size_t i = 0; i < m->ngateways; i++) {
+		const struct gw_gateway *gw = m->gateways[i];
+		for (size_t li = 0; li < gw->nlisteners; li++) {
+			if (!listener_serves(gw, li))
+				continue;
+			const char *h = gw->listeners[li].hostname;
+			c->lis_host[c->listeners.n] = h;
+			compile_listener(c, gw, li);
+		}
+	}
+}
+
+static int bind_key_cmp(const struct bind_item *a, const struct bind_item *b)
+{
+	if (a->port != b->port)
+		return a->port < b->port ? -1 : 1;
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return memcmp(a->addr, b->addr, 16);
+}
+
+static int bind_item_cmp(const void *x, const void *y)
+{
+	const struct bind_item *a = x, *b = y;
+	int c = bind_key_cmp(a, b);
+	if (c)
+		return c;
+	return a->listener < b->listener ? -1 : a->listener > b->listener;
+}
+
+struct lis_key {
+	int rank;            /* 0 exact, 1 wildcard, 2 any */
+	size_t len;
+	const char *host;
+	uint32_t idx;
+};
+
+/* §3.1: exact hostname first, then wildcards with the longest suffix, then no hostname. */
+static int lis_key_cmp(const void *x, const void *y)
+{
+	const struct lis_key *a = x, *b = y;
+	if (a->rank != b->rank)
+		return a->rank < b->rank ? -1 : 1;
+	if (a->len != b->len)
+		return a->len > b->len ? -1 : 1;
+	if (a->host && b->host) {
+		int c = strcasecmp(a->host, b->host);
+		if (c)
+			return c;
+	}
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static bool addr_is_any(const uint8_t *addr)
+{
+	for (int i = 0; i < 16; i++)
+		if (addr[i])
+			return false;
+	return true;
+}
+
+static void compile_binds(struct cctx *c)
+{
+	struct bind_item *items = (struct bind_item *)c->bind_items.data;
+	size_t n = c->bind_items.n;
+	if (n > 1)
+		qsort(items, n, sizeof *items, bind_item_cmp);
+	struct lis_key *keys = arena_alloc(&c->a, (n + 1) * sizeof *keys);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && bind_key_cmp(&items[i], &items[j]) == 0)
+			j++;
+		struct img_bind *b = vec_push(&c->binds);
+		b->family = items[i].family;
+		b->port = items[i].port;
+		memcpy(b->addr, items[i].addr, 16);
+		/* The kernel hands a connection to the most specific socket: one bound to
+		 * this address also carries the listeners of any-address Gateways. */
+		size_t nk = 0;
+		for (size_t k = 0; k < n; k++) {
+			bool same = bind_key_cmp(&items[k], &items[i]) == 0;
+			bool any = !addr_is_any(items[i].addr) && addr_is_any(items[k].addr) &&
+				   items[k].family == items[i].family && items[k].port == items[i].port;
+			if (!same && !any)
+				continue;
+			bool dup = false;
+			for (size_t d = 0; d < nk; d++)
+				dup |= keys[d].idx == items[k].listener;
+			if (dup)
+				continue;
+			const char *h = c->lis_host[items[k].listener];
+			keys[nk].idx = items[k].listener;
+			keys[nk].host = h;
+			keys[nk].rank = !h ? 2 : resolve_hostname_is_wildcard(h) ? 1 : 0;
+			keys[nk].len = h ? strlen(h) : 0;
+			nk++;
+		}
+		qsort(keys, nk, sizeof *keys, lis_key_cmp);
+		b->listeners.off = (uint32_t)c->lindex.n;
+		b->listeners.count = (uint32_t)nk;
+		for (size_t k = 0; k < nk; k++)
+			*(uint32_t *)vec_push(&c->lindex) = keys[k].idx;
+		i = j;
+	}
+}
+
+/* ---- layout ---- */
+
+static size_t align_up(size_t x)
+{
+	return (x + IMG_ALIGN - 1) & ~(size_t)(IMG_ALIGN - 1);
+}
+
+static uint32_t fix_off(uint32_t base, uint32_t index, size_t elem)
+{
+	return (uint32_t)(base + (uint64_t)index * elem);
+}
+
+static bool write_image(struct cctx *c, struct img_header *h, struct buf *out)
+{
+	struct {
+		struct vec *v;
+		struct img_span *span;
+	} arrays[] = {
+		{&c->binds, &h->binds}, {&c->lindex, &h->listener_index},
+		{&c->listeners, &h->listeners}, {&c->matches, &h->matches},
+		{&c->hms, &h->header_matches}, {&c->rules, &h->rules},
+		{&c->brefs, &h->backend_refs}, {&c->backends, &h->backends},
+		{&c->endpoints, &h->endpoints},
+	};
+	const size_t narrays = sizeof arrays / sizeof arrays[0];
+	uint64_t off = align_up(sizeof *h);
+	for (size_t i = 0; i < narrays; i++) {
+		arrays[i].span->off = (uint32_t)off;
+		arrays[i].span->count = (uint32_t)arrays[i].v->n;
+		off = align_up(off + (uint64_t)arrays[i].v->n * arrays[i].v->elem);
+		if (off > UINT32_MAX)
+			return false;
+	}
+	h->strings.off = (uint32_t)off;
+	h->strings.count = (uint32_t)c->st.bytes.len;
+	off += c->st.bytes.len;
+	if (off < image_min_size())
+		off = image_min_size();
+	if (off > UINT32_MAX || c->st.overflow)
+		return false;
+	h->magic = IMG_MAGIC;
+	h->version = IMG_VERSION;
+	h->size = (uint32_t)off;
+
+	/* Nested spans hold indices until here: make them byte offsets. */
+	for (size_t i = 0; i < c->binds.n; i++) {
+		struct img_bind *b = VEC_AT(c->binds, struct img_bind, i);
+		b->listeners.off = fix_off(h->listener_index.off, b->listeners.off, sizeof(uint32_t));
+	}
+	for (size_t i = 0; i < c->listeners.n; i++) {
+		struct img_listener *l = VEC_AT(c->listeners, struct img_listener, i);
+		l->matches.off = fix_off(h->matches.off, l->matches.off, sizeof(struct img_match));
+	}
+	for (size_t i = 0; i < c->matches.n; i++) {
+		struct img_match *mt = VEC_AT(c->matches, struct img_match, i);
+		mt->headers.off = fix_off(h->header_matches.off, mt->headers.off,
+					  sizeof(struct img_header_match));
+		mt->query_params.off = fix_off(h->header_matches.off, mt->query_params.off,
+					       sizeof(struct img_header_match));
+	}
+	for (size_t i = 0; i < c->rules.n; i++) {
+		struct img_rule *r = VEC_AT(c->rules, struct img_rule, i);
+		r->backend_refs.off = fix_off(h->backend_refs.off, r->backend_refs.off,
+					      sizeof(struct img_backend_ref));
+	}
+	for (size_t i = 0; i < c->backends.n; i++) {
+		struct img_backend *b = VEC_AT(c->backends, struct img_backend, i);
+		b->endpoints.off = fix_off(h->endpoints.off, b->endpoints.off, sizeof(struct img_endpoint));
+	}
+
+	size_t base = buf_zero(out, (size_t)off);
+	char *img = out->data + base;
+	memcpy(img, h, sizeof *h);
+	for (size_t i = 0; i < narrays; i++)
+		if (arrays[i].v->n)
+			memcpy(img + arrays[i].span->off, arrays[i].v->data,
+			       arrays[i].v->n * arrays[i].v->elem);
+	if (c->st.bytes.len)
+		memcpy(img + h->strings.off, c->st.bytes.data, c->st.bytes.len);
+	return true;
+}
+
+bool compile_image(const struct gw_model *m, const char *status_json, const char *digest,
+		   struct buf *out, struct diag_list *dl)
+{
+	struct cctx c = {
+		.m = m, .dl = dl,
+		.binds = VEC_OF(struct img_bind), .lindex = VEC_OF(uint32_t),
+		.listeners = VEC_OF(struct img_listener), .matches = VEC_OF(struct img_match),
+		.hms = VEC_OF(struct img_header_match), .rules = VEC_OF(struct img_rule),
+		.brefs = VEC_OF(struct img_backend_ref), .backends = VEC_OF(struct img_backend),
+		.endpoints = VEC_OF(struct img_endpoint), .bind_items = VEC_OF(struct bind_item),
+	};
+	struct img_header h;
+	size_t errors = dl->errors;
+
+	memset(&h, 0, sizeof h);
+	arena_init(&c.a);
+	c.rule_map = arena_alloc(&c.a, (m->nhttproutes + 1) * sizeof *c.rule_map);
+	c.proutes = arena_alloc(&c.a, (m->nhttproutes + 1) * sizeof *c.proutes);
+
+	h.status_json = strtab_add(&c.st, status_json ? status_json : "[]");
+	h.source_digest = strtab_add(&c.st, digest ? digest : "");
+	compile_backends(&c);
+	compile_rules(&c);
+	compile_listeners(&c);
+	compile_binds(&c);
+	if (!write_image(&c, &h, out))
+		diag_add(dl, DIAG_ERROR, "", 0, 0, "the compiled configuration exceeds 4 GiB");
+
+	vec_free(&c.binds);
+	vec_free(&c.lindex);
+	vec_free(&c.listeners);
+	vec_free(&c.matches);
+	vec_free(&c.hms);
+	vec_free(&c.rules);
+	vec_free(&c.brefs);
+	vec_free(&c.backends);
+	vec_free(&c.endpoints);
+	vec_free(&c.bind_items);
+	buf_free(&c.st.bytes);
+	free(c.st.slots);
+	arena_fini(&c.a);
+	return dl->errors == errors;
+}

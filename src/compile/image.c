@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/* image: img_check, the gate between bytes read from storage and the workers, which
+ * then read the image without any further check. Every span must lie inside its
+ * array, every index inside its table, every string inside the string area and
+ * NUL-terminated, every enum in range, every weight sum exact. */
+#include "compile/image.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+struct chk {
+	const char *base;
+	const struct img_header *h;
+	uint64_t size;
+};
+
+static bool array_ok(const struct chk *c, struct img_span s, size_t elem, size_t align)
+{
+	if (s.off % align != 0 || s.off < sizeof(struct img_header))
+		return false;
+	return (uint64_t)s.off + (uint64_t)s.count * elem <= c->size;
+}
+
+/* A span inside a record, pointing into the top-level array parent. */
+static bool sub_ok(struct img_span s, struct img_span parent, size_t elem)
+{
+	if (s.off < parent.off)
+		return false;
+	uint64_t rel = s.off - parent.off;
+	if (rel % elem != 0)
+		return false;
+	return rel / elem + s.count <= parent.count;
+}
+
+static bool str_ok(const struct chk *c, struct img_str s)
+{
+	const struct img_span *st = &c->h->strings;
+	if ((uint64_t)s.off + s.len >= st->count) /* room for the NUL */
+		return false;
+	return c->base[st->off + s.off + s.len] == '\0';
+}
+
+static bool host_ok(const struct chk *c, uint8_t kind, struct img_str host)
+{
+	if (kind > IMG_HOST_WILDCARD || !str_ok(c, host))
+		return false;
+	/* A wildcard is stored as its suffix ".example.com". */
+	if (kind == IMG_HOST_WILDCARD)
+		return host.len >= 2 && c->base[c->h->strings.off + host.off] == '.';
+	return true;
+}
+
+#define RECORDS(c, span, type) ((const type *)((c)->base + (span).off))
+
+static bool binds_ok(const struct chk *c)
+{
+	const struct img_header *h = c->h;
+	const uint32_t *idx = RECORDS(c, h->listener_index, uint32_t);
+	for (uint32_t i = 0; i < h->listener_index.count; i++)
+		if (idx[i] >= h->listeners.count)
+			return false;
+	const struct img_bind *b = RECORDS(c, h->binds, struct img_bind);
+	for (uint32_t i = 0; i < h->binds.count; i++) {
+		if (b[i].family != AF_INET && b[i].family != AF_INET6)
+			return false;
+		if (!sub_ok(b[i].listeners, h->listener_index, sizeof(uint32_t)))
+			return false;
+	}
+	return true;
+}
+
+static bool listeners_ok(const struct chk *c)
+{
+	const struct img_header *h = c->h;
+	const struct img_listener *l = RECORDS(c, h->listeners, struct img_listener);
+	for (uint32_t i = 0; i < h->listeners.count; i++) {
+		if (!str_ok(c, l[i].gateway) || !str_ok(c, l[i].name) ||
+		    !host_ok(c, l[i].host_kind, l[i].host) ||
+		    !sub_ok(l[i].matches, h->matches, sizeof(struct img_match)))
+			return false;
+	}
+	return true;
+}
+
+static bool matches_ok(const struct chk *c)
+{
+	const struct img_header *h = c->h;
+	const struct img_match *m = RECORDS(c, h->matches, struct img_match);
+	for (uint32_t i = 0; i < h->matches.count; i++) {
+		if (!host_ok(c, m[i].host_kind, m[i].host) || m[i].path_kind > IMG_PATH_EXACT ||
+		    m[i].method > IMG_METHOD_OTHER || !str_ok(c, m[i].path) ||
+		    m[i].rule >= h->rules.count ||
+		    !sub_ok(m[i].headers, h->header_matches, sizeof(struct img_header_match)) ||
+		    !sub_ok(m[i].query_params, h->header_matches, sizeof(struct img_header_match)))
+			return false;
+	}
+	const struct img_header_match *hm = RECORDS(c, h->header_matches, struct img_header_match);
+	for (uint32_t i = 0; i < h->header_matches.count; i++)
+		if (!str_ok(c, hm[i].name) || !str_ok(c, hm[i].value))
+			return false;
+	return true;
+}
+
+static bool rules_ok(const struct chk *c)
+{
+	const struct img_header *h = c->h;
+	const struct img_backend_ref *br = RECORDS(c, h->backend_refs, struct img_backend_ref);
+	for (uint32_t i = 0; i < h->backend_refs.count; i++)
+		if (br[i].backend != IMG_NO_BACKEND && br[i].backend >= h->backends.count)
+			return false;
+	const struct img_rule *r = RECORDS(c, h->rules, struct img_rule);
+	for (uint32_t i = 0; i < h->rules.count; i++) {
+		if (!str_ok(c, r[i].route) ||
+		    !sub_ok(r[i].backend_refs, h->backend_refs, sizeof(struct img_backend_ref)))
+			return false;
+		/* The router picks by rnd % total over cumulative weights: the total must
+		 * be the exact sum or a pick could fall off the end. */
+		const struct img_backend_ref *refs = RECORDS(c, r[i].backend_refs, struct img_backend_ref);
+		uint64_t sum = 0;
+		for (uint32_t k = 0; k < r[i].backend_refs.count; k++)
+			sum += refs[k].weight;
+		if (sum != r[i].total_weight)
+			return false;
+	}
+	return true;
+}
+
+static bool backends_ok(const struct chk *c)
+{
+	const struct img_header *h = c->h;
+	const struct img_endpoint *e = RECORDS(c, h->endpoints, struct img_endpoint);
+	for (uint32_t i = 0; i < h->endpoints.count; i++) {
+		if (e[i].kind == IMG_ENDPOINT_IP) {
+			if (e[i].family != AF_INET && e[i].family != AF_INET6)
+				return false;
+		} else if (e[i].kind == IMG_ENDPOINT_UNIX) {
+			/* It must fit a sockaddr_un with its NUL. */
+			if (!str_ok(c, e[i].path) || e[i].path.len == 0 ||
+			    e[i].path.len >= sizeof(((struct sockaddr_un *)0)->sun_path))
+				return false;
+		} else {
+			return false;
+		}
+	}
+	const struct img_backend *b = RECORDS(c, h->backends, struct img_backend);
+	for (uint32_t i = 0; i < h->backends.count; i++)
+		if (!str_ok(c, b[i].name) || !sub_ok(b[i].endpoints, h->endpoints, sizeof(struct img_endpoint)))
+			return false;
+	return true;
+}
+
+int img_check(const void *data, size_t len)
+{
+	if (!data || len < sizeof(struct img_header))
+		return -1;
+	/* Records are read in place: a misaligned image would be undefined behaviour. */
+	if ((uintptr_t)data % _Alignof(struct img_header) != 0)
+		return -1;
+	const struct img_header *h = data;
+	if (h->magic != IMG_MAGIC || h->version != IMG_VERSION)
+		return -1;
+	if (h->size < sizeof *h || h->size > len)
+		return -1;
+	struct chk c = {data, h, h->size};
+	if (!array_ok(&c, h->binds, sizeof(struct img_bind), _Alignof(struct img_bind)) ||
+	    !array_ok(&c, h->listener_index, sizeof(uint32_t), _Alignof(uint32_t)) ||
+	    !array_ok(&c, h->listeners, sizeof(struct img_listener), _Alignof(struct img_listener)) ||
+	    !array_ok(&c, h->matches, sizeof(struct img_match), _Alignof(struct img_match)) ||
+	    !array_ok(&c, h->header_matches, sizeof(struct img_header_match),
+		      _Alignof(struct img_header_match)) ||
+	    !array_ok(&c, h->rules, sizeof(struct img_rule), _Alignof(struct img_rule)) ||
+	    !array_ok(&c, h->backend_refs, sizeof(struct img_backend_ref),
+		      _Alignof(struct img_backend_ref)) ||
+	    !array_ok(&c, h->backends, sizeof(struct img_backend), _Alignof(struct img_backend)) ||
+	    !array_ok(&c, h->endpoints, sizeof(struct img_endpoint), _Alignof(struct img_endpoint)) ||
+	    !array_ok(&c, h->strings, 1, 1))
+		return -1;
+	if (!str_ok(&c, h->status_json) || !str_ok(&c, h->source_digest))
+		return -1;
+	if (!binds_ok(&c) || !listeners_ok(&c) || !matches_ok(&c) || !rules_ok(&c) ||
+	    !backends_ok(&c))
+		return -1;
+	return 0;
+}

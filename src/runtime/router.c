@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/* router: the hot path from request to rule to backend over an image that img_check
+ * accepted. No allocation, no locks, no writes: the compiled order already encodes
+ * Gateway API precedence, so the first match that fits wins. */
+#include "runtime/router.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+static inline char lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+static bool ieq(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (lower(a[i]) != lower(b[i]))
+			return false;
+	return true;
+}
+
+int router_method(const char *method, size_t len)
+{
+	/* RFC 9110 §9.1: method names are case-sensitive. */
+	static const struct {
+		const char *name;
+		size_t len;
+		int id;
+	} methods[] = {
+		{"GET", 3, IMG_METHOD_GET}, {"HEAD", 4, IMG_METHOD_HEAD},
+		{"POST", 4, IMG_METHOD_POST}, {"PUT", 3, IMG_METHOD_PUT},
+		{"DELETE", 6, IMG_METHOD_DELETE}, {"CONNECT", 7, IMG_METHOD_CONNECT},
+		{"OPTIONS", 7, IMG_METHOD_OPTIONS}, {"TRACE", 5, IMG_METHOD_TRACE},
+		{"PATCH", 5, IMG_METHOD_PATCH},
+	};
+	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+		if (len == methods[i].len && memcmp(method, methods[i].name, len) == 0)
+			return methods[i].id;
+	return IMG_METHOD_OTHER;
+}
+
+size_t router_host_len(const char *host, size_t len)
+{
+	if (!host)
+		return 0;
+	if (len > 0 && host[0] == '[') {
+		/* IP-literal (RFC 3986 §3.2.2): keep the brackets, drop ":port". */
+		const char *end = memchr(host, ']', len);
+		return end ? (size_t)(end - host) + 1 : len;
+	}
+	const char *colon = memchr(host, ':', len);
+	return colon ? (size_t)(colon - host) : len;
+}
+
+/* Gateway API §3.1: a wildcard matches one or more labels before its suffix, never
+ * the bare suffix domain; the suffix is stored with its leading dot. */
+static bool host_matches(const struct img_header *img, uint8_t kind, struct img_str pat,
+			 const char *host, size_t host_len)
+{
+	const char *p = img_str_ptr(img, pat);
+	switch (kind) {
+	case IMG_HOST_ANY:
+		return true;
+	case IMG_HOST_EXACT:
+		return host_len == pat.len && ieq(host, p, host_len);
+	case IMG_HOST_WILDCARD:
+		return host_len > pat.len && ieq(host + host_len - pat.len, p, pat.len);
+	}
+	return false;
+}
+
+const struct img_listener *router_select_listener(const struct img_header *img,
+						   const struct img_bind *b,
+						   const char *host, size_t host_len)
+{
+	const uint32_t *idx = IMG_ARRAY(img, b->listeners, uint32_t);
+	const struct img_listener *ls = IMG_ARRAY(img, img->listeners, struct img_listener);
+	host_len = router_host_len(host, host_len);
+	for (uint32_t i = 0; i < b->listeners.count; i++) {
+		const struct img_listener *l = &ls[idx[i]];
+		if (host_matches(img, l->host_kind, l->host, host, host_len))
+			return l;
+	}
+	return NULL;
+}
+
+/* §2.6.1: PathPrefix matches element by element; the stored prefix has no trailing
+ * "/" (except "/" itself, which matches everything). */
+static bool path_matches(const struct img_header *img, const struct img_match *m,
+			 const char *path, size_t len)
+{
+	const char *p = img_str_ptr(img, m->path);
+	if (m->path_kind == IMG_PATH_EXACT)
+		return len == m->path.len && memcmp(path, p, len) == 0;
+	if (m->path.len == 1 && p[0] == '/')
+		return true;
+	if (len < m->path.len || memcmp(path, p, m->path.len) != 0)
+		return false;
+	return len == m->path.len || path[m->path.len] == '/';
+}
+
+/* The value of a header the request may carry several times, compared with the
+ * field values joined by "," (RFC 9110 §5.3) piece by piece, without building it. */
+static bool header_matches(const struct img_header *img, const struct img_header_match *hm,
+			   const struct router_request *rq)
+{
+	const char *name = img_str_ptr(img, hm->name);
+	const char *want = img_str_ptr(img, hm->value);
+	size_t pos = 0;
+	bool seen = false;
+	for (size_t i = 0; i < rq->nheaders; i++) {
+		const struct h1_header *h = &rq->headers[i];
+		if (h->name_len != hm->name.len || !ieq(h->name, name, h->name_len))
+			continue;
+		if (seen) {
+			if (pos >= hm->value.len || want[pos] != ',')
+				return false;
+			pos++;
+		}
+		if (hm->value.len - pos < h->value_len || memcmp(want + pos, h->value, h->value_len) != 0)
+			return false;
+		pos += h->value_len;
+		seen = true;
+	}
+	return seen && pos == hm->value.len;
+}
+
+/* §2.6.1 queryParams: the name is case-sensitive and the first occurrence's value
+ * counts. Values are compared as sent (no percent-decoding). */
+static bool query_matches(const struct img_header *img, const struct img_header_match *qm,
+			  const char *q, size_t qlen)
+{
+	const char *name = img_str_ptr(img, qm->name);
+	const char *want = img_str_ptr(img, qm->value);
+	size_t i = 0;
+	while (i < qlen) {
+		size_t end = i;
+		while (end < qlen && q[end] != '&')
+			end++;
+		size_t eq = i;
+		while (eq < end && q[eq] != '=')
+			eq++;
+		if (eq - i == qm->name.len && memcmp(q + i, name, qm->name.len) == 0) {
+			const char *v = eq < end ? q + eq + 1 : q + end;
+			size_t vlen = eq < end ? end - eq - 1 : 0;
+			return vlen == qm->value.len && memcmp(v, want, vlen) == 0;
+		}
+		i = end + 1;
+	}
+	return false;
+}
+
+static bool match_fits(const struct img_header *img, const struct img_match *m,
+		       const struct router_request *rq, size_t host_len)
+{
+	if (!host_matches(img, m->host_kind, m->host, rq->host, host_len))
+		return false;
+	if (!path_matches(img, m, rq->path, rq->path_len))
+		return false;
+	if (m->method != IMG_METHOD_ANY && m->method != rq->method)
+		return false;
+	const struct img_header_match *hm = IMG_ARRAY(img, m->headers, struct img_header_match);
+	for (uint32_t i = 0; i < m->headers.count; i++)
+		if (!header_matches(img, &hm[i], rq))
+			return false;
+	const struct img_header_match *qm = IMG_ARRAY(img, m->query_params, struct img_header_match);
+	for (uint32_t i = 0; i < m->query_params.count; i++)
+		if (!rq->query || !query_matches(img, &qm[i], rq->query, rq->query_len))
+			return false;
+	return true;
+}
+
+const struct img_rule *router_match(const struct img_header *img, const struct img_listener *l,
+				    const struct router_request *rq)
+{
+	const struct img_match *ms = IMG_ARRAY(img, l->matches, struct img_match);
+	const struct img_rule *rules = IMG_ARRAY(img, img->rules, struct img_rule);
+	size_t host_len = router_host_len(rq->host, rq->host_len);
+	for (uint32_t i = 0; i < l->matches.count; i++)
+		if (match_fits(img, &ms[i], rq, host_len))
+			return &rules[ms[i].rule];
+	return NULL;
+}
+
+uint32_t router_pick_backend(const struct img_header *img, const struct img_rule *r, uint32_t rnd)
+{
+	/* §2.2: each ref gets weight / total of the traffic; weight 0 gets none. An
+	 * unresolved ref keeps its share, which the caller answers with 500 (§3.6). */
+	if (r->total_weight == 0)
+		return IMG_NO_BACKEND;
+	const struct img_backend_ref *refs = IMG_ARRAY(img, r->backend_refs, struct img_backend_ref);
+	uint32_t x = rnd % r->total_weight;
+	uint32_t cum = 0;
+	for (uint32_t i = 0; i < r->backend_refs.count; i++) {
+		cum += refs[i].weight;
+		if (x < cum)
+			return refs[i].backend;
+	}
+	return IMG_NO_BACKEND;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* upstream: connections to backend endpoints and, per worker, a pool of idle
+ * keep-alive connections for each endpoint address. A pool is keyed by the socket
+ * address, not by the image, so idle connections survive a reload that keeps the
+ * endpoint. Worker thread only. */
+#ifndef GW_RUNTIME_UPSTREAM_H
+#define GW_RUNTIME_UPSTREAM_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "compile/image.h"
+
+/* Idle connections kept per endpoint per worker; more are closed when released. */
+#define UPOOL_MAX_IDLE 64
+/* An idle upstream connection unused this long is closed (seconds). */
+#define UPOOL_IDLE_TIMEOUT 60.0
+
+struct worker;
+struct conn;
+
+struct upstream {
+	ev_io io;                  /* events set by the owner; EV_READ while idle */
+	int fd;
+	struct worker *w;
+	struct upool *pool;        /* borrowed; keeps pool->nactive/nidle counted */
+	struct conn *owner;        /* the client connection using it, NULL while idle */
+	struct upstream *prev, *next;  /* pool idle list, most recently used first */
+	ev_tstamp idle_since;
+	bool reused;               /* served a request before */
+};
+
+struct upool {
+	struct upool *hnext;       /* hash chain */
+	uint32_t hash;
+	socklen_t addrlen;
+	struct sockaddr_storage addr;
+	struct upstream *idle_head, *idle_tail;
+	uint32_t nidle;
+	uint32_t nactive;          /* connections owned by client connections */
+	uint32_t refs;             /* wgen pool caches pointing here */
+	char name[64];             /* "10.0.0.1:8080", "[::1]:80" or "unix:/path" (maybe cut) */
+};
+
+struct upool_table {
+	struct upool **buckets;    /* owned */
+	uint32_t nbuckets;         /* power of two, or 0 */
+	uint32_t count;
+};
+
+/* The pool for endpoint ep (found or created, one reference added for the caller's
+ * cache). NULL when out of memory or the address is unusable (unix path too long). */
+struct upool *upool_get(struct worker *w, const struct img_header *img,
+			const struct img_endpoint *ep);
+void upool_unref(struct upool *p);
+
+/* A connection to p for owner: an idle one unless fresh, else a new one.
+ * Returns 0 when ready to write (reused or connected at once), 1 when connecting
+ * (wait for EV_WRITE, then upstream_connect_result), or -errno. */
+int upstream_get(struct worker *w, struct upool *p, struct conn *owner, bool fresh,
+		 struct upstream **out);
+/* 0 when the non-blocking connect succeeded, else -errno. */
+int upstream_connect_result(struct upstream *u);
+/* Sets the events watched for the owner (0 = none). */
+void upstream_watch(struct upstream *u, int events);
+/* Returns a connection whose last response was complete and persistent to its pool
+ * (or closes it when the pool is full or the worker is draining). */
+void upstream_release(struct upstream *u);
+void upstream_close(struct upstream *u);
+
+/* Closes idle connections older than UPOOL_IDLE_TIMEOUT and frees unused pools. */
+void upool_sweep(struct worker *w, ev_tstamp now);
+/* Closes every idle connection (draining). */
+void upool_close_idle(struct worker *w);
+/* Frees every pool; their idle connections are closed. No connection may be owned. */
+void upool_table_fini(struct worker *w);
+
+#endif
