@@ -324,8 +324,9 @@ int conn_request_done(struct conn *c)
 	}
 	conn_release_buf(w, &c->hout, &c->hout_cap);
 
-	if (!c->keep_alive || w->draining || c->client_eof || !c->body_done) {
-		const char *why = c->client_eof ? "client closed" : w->draining ? "shutting down"
+	bool eof = c->client_eof && c->in_end == c->scan_off;
+	if (!c->keep_alive || w->draining || eof || !c->body_done) {
+		const char *why = eof ? "client closed" : w->draining ? "shutting down"
 				: "not persistent";
 		if (!input_clean)
 			return conn_linger(c, why);
@@ -361,7 +362,7 @@ static int conn_start_request(struct conn *c)
 	c->log.req = req;
 	c->http10 = req->minor_version == 0;
 	c->is_head = req->method_len == 4 && memcmp(req->method, "HEAD", 4) == 0;
-	c->keep_alive = req->keep_alive && !w->draining && !c->client_eof;
+	c->keep_alive = req->keep_alive && !w->draining;
 	c->scan_off = c->fwd_off = c->head_len;
 	switch (req->body) {
 	case H1_BODY_LENGTH:

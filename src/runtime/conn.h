@@ -32,8 +32,10 @@ enum conn_state {
 };
 extern const char *const conn_state_name[];
 
-/* Request direction (client -> backend) while proxying. */
-enum conn_rq { RQ_CONNECT, RQ_SEND, RQ_DONE };
+/* Request direction (client -> backend) while proxying. RQ_STOPPED: the backend
+ * stopped taking the request (it may have answered early); the rest of the body is
+ * read and dropped while the response is relayed, then the connection closes. */
+enum conn_rq { RQ_CONNECT, RQ_SEND, RQ_DONE, RQ_STOPPED };
 /* Response direction (backend -> client). */
 enum conn_rs { RS_HEAD, RS_BODY, RS_DONE };
 

@@ -36,7 +36,7 @@ static ssize_t send_iov(int fd, struct iovec *iov, int n)
 
 static bool req_head_pending(const struct conn *c)
 {
-	return c->hout_is_req && c->hout_off < c->hout_len;
+	return c->hout_is_req && c->hout_off < c->hout_len && c->rq != RQ_STOPPED;
 }
 
 /* Makes hout hold at least size bytes; its content is dropped. */
@@ -229,7 +229,10 @@ static int pump_request(struct conn *c, int *budget)
 			if (r != 0)
 				return r;
 		}
-		if (c->rq == RQ_SEND) {
+		if (c->rq == RQ_STOPPED)
+			c->fwd_off = c->scan_off;
+		/* up is gone once a response delimited by its close ended (early). */
+		if (c->rq == RQ_SEND && c->up != NULL) {
 			struct iovec iov[2];
 			int n = 0;
 			size_t total = 0;
@@ -248,8 +251,15 @@ static int pump_request(struct conn *c, int *budget)
 				if (k < 0) {
 					if (errno == EINTR)
 						continue;
-					if (errno != EAGAIN && errno != EWOULDBLOCK)
-						return proxy_upstream_failed(c, "upstream write error");
+					if (errno != EAGAIN && errno != EWOULDBLOCK) {
+						/* Read what the backend said before it stopped
+						 * reading: an early answer, or EOF (then retry
+						 * or 502). */
+						c->rq = RQ_STOPPED;
+						c->up_rd = true;
+						progress = 1;
+						continue;
+					}
 					c->up_wr = false;
 				} else {
 					size_t left = (size_t)k;
@@ -288,12 +298,13 @@ static int pump_request(struct conn *c, int *budget)
 			return -1;
 		}
 		if (n == 0) {
+			/* A half-close after pipelined requests: they are all still served
+			 * (conn_request_done closes once none is left). */
 			c->client_eof = true;
 			if (!c->body_done) {
 				conn_close(c, "client closed during request body");
 				return -1;
 			}
-			c->keep_alive = false;
 			break;
 		}
 		if ((size_t)n < space)
@@ -344,7 +355,7 @@ static int parse_response(struct conn *c)
 	c->ucl_left = resp.content_length;
 	/* The client connection persists only if this exchange ends cleanly: the whole
 	 * request went out before the answer, and the body's end is not a close. */
-	if (c->rq != RQ_DONE || resp.body == H1_BODY_UNTIL_CLOSE || w->draining || c->client_eof)
+	if (c->rq != RQ_DONE || resp.body == H1_BODY_UNTIL_CLOSE || w->draining)
 		c->keep_alive = false;
 	c->up_reusable = resp.keep_alive && resp.body != H1_BODY_UNTIL_CLOSE;
 	enum h1_conn_field cf = !c->keep_alive ? H1_CONN_CLOSE

@@ -136,7 +136,9 @@ static void worker_switch(struct worker *w, struct wgen *wg)
 		struct wlisten *l = w->listens;
 		while (l != NULL && l->key != s->key)
 			l = l->next;
-		if (l == NULL && !w->draining)
+		if (w->draining)
+			break;
+		if (l == NULL)
 			l = listener_watch(w, s->fd, s->key, s->bind);
 		if (l == NULL) {
 			log_warnx("worker %u: out of memory: not accepting on a listener", w->index);

@@ -66,7 +66,8 @@ static int replay_collect(struct replay_list *l, const char *path)
 		replay_add(l, path, e->d_name);
 	}
 	closedir(d);
-	qsort(l->paths + first, l->count - first, sizeof *l->paths, replay_cmp);
+	if (l->count > first)
+		qsort(l->paths + first, l->count - first, sizeof *l->paths, replay_cmp);
 	return 0;
 }
 
