@@ -15,11 +15,22 @@ libyaml-dev
 liblmdb-dev
 libinih-dev
 libmbedtls-dev
+libpcre2-dev
 libcmocka-dev
 clang
 curl
+valgrind
+wrk
 python3
+prometheus
 ca-certificates
+systemd
+groff-base
+man-db
+dpkg-dev
+debhelper
+lintian
+rpm
 "
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -46,4 +57,14 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update
 # shellcheck disable=SC2086
 apt-get install -y --no-install-recommends $missing
+# prometheus is here for promtool (tests/integration/test_metrics.py runs `promtool
+# check metrics`); its package also enables and starts the server on :9090, which a
+# build machine does not need.
+case " $missing " in
+*" prometheus "*)
+	if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+		systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+	fi
+	;;
+esac
 echo "install-deps.sh: installed:$missing"

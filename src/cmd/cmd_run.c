@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,8 +23,10 @@
 #include "cmd/cmd.h"
 #include "compile/image.h"
 #include "compile/pipeline.h"
+#include "ops/accesslog.h"
 #include "ops/admin.h"
 #include "ops/control.h"
+#include "ops/metrics.h"
 #include "ops/notify.h"
 #include "ops/status_doc.h"
 #include "runtime/runtime.h"
@@ -43,6 +46,9 @@ struct daemon {
 	bool binds_ok;            /* the last apply bound every socket */
 	bool stopping;
 	struct buf resources;     /* status JSON array of the applied generation, owned */
+	struct buf backends;      /* its backends and endpoints (status_doc_backends), owned */
+	struct accesslog *alog;   /* NULL when [log] access = off */
+	struct metrics *metrics;  /* totals kept across reloads for /metrics */
 	uint64_t reloads_ok, reloads_failed;
 };
 
@@ -123,6 +129,8 @@ static int apply_generation(struct daemon *d, uint64_t gen, char *err, size_t er
 	uint64_t number = snap.generation;
 	d->resources.len = 0;
 	buf_append(&d->resources, img_str_ptr(h, h->status_json), h->status_json.len);
+	d->backends.len = 0;
+	status_doc_backends(&d->backends, h);
 	int rc = runtime_apply(d->rt, &snap, err, errlen); /* owns snap from here on */
 	d->generation = number;
 	d->binds_ok = rc == 0;
@@ -281,9 +289,11 @@ static void on_command(void *ctx, const char *line, struct ctl_reply *r)
 	} else if (strcmp(line, "status") == 0 || strcmp(line, "status --json") == 0) {
 		struct buf b = BUF_INIT;
 		if (line[6] == ' ')
-			status_doc_json(&b, d->generation, d->stale, d->resources.data, d->resources.len);
+			status_doc_json_full(&b, d->generation, d->stale, d->resources.data,
+					     d->resources.len, d->backends.data, d->backends.len);
 		else
-			status_doc_table(&b, d->generation, d->stale, d->resources.data, d->resources.len);
+			status_doc_table_full(&b, d->generation, d->stale, d->resources.data,
+					      d->resources.len, d->backends.data, d->backends.len);
 		if (b.len && b.data[b.len - 1] == '\n')
 			b.len--;
 		ctl_reply_out_text(r, b.data, b.len);
@@ -310,28 +320,23 @@ static bool admin_ready(void *ctx, bool *stale)
 static void admin_status(void *ctx, struct buf *out)
 {
 	struct daemon *d = ctx;
-	status_doc_json(out, d->generation, d->stale, d->resources.data, d->resources.len);
+	status_doc_json_full(out, d->generation, d->stale, d->resources.data, d->resources.len,
+			     d->backends.data, d->backends.len);
 }
 
 static void admin_metrics(void *ctx, struct buf *out)
 {
 	struct daemon *d = ctx;
-	buf_printf(out,
-		   "# HELP gatewayd_config_generation The configuration generation being served.\n"
-		   "# TYPE gatewayd_config_generation gauge\n"
-		   "gatewayd_config_generation %" PRIu64 "\n"
-		   "# HELP gatewayd_config_stale 1 when serving a stored generation because config_dir did not compile.\n"
-		   "# TYPE gatewayd_config_stale gauge\n"
-		   "gatewayd_config_stale %d\n"
-		   "# HELP gatewayd_config_reloads_total Reloads by result.\n"
-		   "# TYPE gatewayd_config_reloads_total counter\n"
-		   "gatewayd_config_reloads_total{result=\"success\"} %" PRIu64 "\n"
-		   "gatewayd_config_reloads_total{result=\"failure\"} %" PRIu64 "\n"
-		   "# HELP gatewayd_connections_active Client connections open.\n"
-		   "# TYPE gatewayd_connections_active gauge\n"
-		   "gatewayd_connections_active %zu\n",
-		   d->generation, d->stale ? 1 : 0, d->reloads_ok, d->reloads_failed,
-		   d->rt ? runtime_active_connections(d->rt) : (size_t)0);
+	struct metrics_facts f = {
+		.generation = d->generation,
+		.stale = d->stale,
+		.reloads_ok = d->reloads_ok,
+		.reloads_failed = d->reloads_failed,
+		.connections_active = d->rt ? runtime_active_connections(d->rt) : 0,
+		.access_log_written = accesslog_written(d->alog),
+		.access_log_dropped = accesslog_lost(d->alog),
+	};
+	metrics_write(d->metrics, out, d->rt ? runtime_stats(d->rt) : NULL, &f);
 }
 
 /* ---- signals ---- */
@@ -369,12 +374,38 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 
 static void on_sigusr1(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	/* logrotate hook. The error log is stderr (journald); the access log belongs to
-	 * the runtime and is reopened there once it writes to a file. */
+	/* logrotate hook. The error log is stderr (journald): only the access log file
+	 * is reopened. */
+	struct daemon *d = w->data;
 	log_info("SIGUSR1: reopening log files");
+	accesslog_reopen(d->alog);
 }
 
 /* ---- start-up helpers ---- */
+
+/* Each client connection may hold a backend connection too. The soft RLIMIT_NOFILE
+ * (often 1024) is raised as far as the hard limit allows, as nginx's
+ * worker_rlimit_nofile or systemd's LimitNOFILE would; past the limit, accepting
+ * pauses until descriptors free up (runtime/listener.c), so this is about capacity,
+ * not safety. */
+static void raise_fd_limit(const struct settings *s)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	rlim_t want = (rlim_t)s->max_connections * 2 + 256;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("setrlimit RLIMIT_NOFILE");
+	}
+	/* Not even room for the client connections: say so once. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < (rlim_t)s->max_connections + 64)
+		log_warnx("[limits] max_connections = %" PRIu64 " but only %llu file descriptors are "
+			  "allowed (RLIMIT_NOFILE): accepting pauses at that limit", s->max_connections,
+			  (unsigned long long)rl.rlim_cur);
+}
 
 static int mkdir_p(const char *path, mode_t mode)
 {
@@ -489,10 +520,18 @@ static void daemon_fini(struct daemon *d)
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGUSR1, SIG_IGN);
 	}
+	/* The workers stop before the access log's last lines are written: they may
+	 * still signal it until then. */
+	if (d->rt)
+		runtime_shutdown(d->rt, 0);
+	accesslog_stop(d->alog);
+	d->alog = NULL;
 	if (d->rt)
 		runtime_free(d->rt);
+	metrics_free(d->metrics);
 	store_close(d->st);
 	buf_free(&d->resources);
+	buf_free(&d->backends);
 	settings_fini(&d->s);
 }
 
@@ -512,6 +551,11 @@ int cmd_run(const struct cmd_opts *o)
 		return 1;
 	}
 	log_threshold = d->s.log_level;
+	d->metrics = metrics_new();
+	if (!d->metrics) {
+		settings_fini(&d->s);
+		return 1;
+	}
 	int status = 1;
 	char err[512] = "";
 	char *ctl_path = cmd_control_path(d->s.run_dir);
@@ -563,8 +607,21 @@ int cmd_run(const struct cmd_opts *o)
 	if (gen == 0)
 		goto out;
 
+	raise_fd_limit(&d->s);
 	d->rt = runtime_new(&d->s);
-	if (!d->rt || runtime_start(d->rt) != 0) {
+	if (!d->rt) {
+		log_error("cannot start the workers");
+		goto out;
+	}
+	if (d->s.access) {
+		d->alog = accesslog_start(d->loop, runtime_reqlog(d->rt), d->s.access,
+					  d->s.access_format, err, sizeof err);
+		if (!d->alog) {
+			log_error("%s", err);
+			goto out;
+		}
+	}
+	if (runtime_start(d->rt) != 0) {
 		log_error("cannot start the workers");
 		goto out;
 	}

@@ -164,6 +164,7 @@ struct cctx {
 	struct arena a;              /* temporaries */
 	struct strtab st;
 	struct vec binds, lindex, listeners, matches, hms, rules, brefs, backends, endpoints;
+	struct vec patterns;         /* struct img_str, distinct pattern texts */
 	uint32_t **rule_map;         /* per route: image rule of each rule, or UINT32_MAX */
 	struct prec_route *proutes;  /* per route */
 	const char **lis_host;       /* per image listener: lowercase hostname, NULL = any */
@@ -172,16 +173,35 @@ struct cctx {
 
 #define NO_RULE UINT32_MAX
 
-static bool listener_serves(const struct gw_gateway *gw, size_t li)
+/* A listener of the Gateway itself (set == NULL) or of one of its ListenerSets. */
+static const struct gw_listener *listener_of(const struct gw_gateway *gw, const struct gw_listenerset *set,
+					     size_t li)
 {
-	const struct gw_listener *l = &gw->listeners[li];
-	return gw->is_ours && l->status.is_valid && l->protocol == GW_PROTO_HTTP;
+	return set ? &set->listeners[li] : &gw->listeners[li];
+}
+
+static bool listener_serves(const struct gw_gateway *gw, const struct gw_listenerset *set, size_t li)
+{
+	const struct gw_listener *l = listener_of(gw, set, li);
+	return gw->is_ours && (!set || set->gateway == gw) && l->status.is_valid && l->protocol == GW_PROTO_HTTP;
+}
+
+/* The image holds the Backend objects, then the backends resolve built for Service
+ * ports: the i-th of either list, in that order. */
+static size_t nmodel_backends(const struct gw_model *m)
+{
+	return m->nbackends + m->nservice_backends;
+}
+
+static const struct gw_backend *model_backend(const struct gw_model *m, size_t i)
+{
+	return i < m->nbackends ? m->backends[i] : m->service_backends[i - m->nbackends];
 }
 
 static uint32_t backend_index(const struct gw_model *m, const struct gw_backend *b)
 {
-	for (size_t i = 0; i < m->nbackends; i++)
-		if (m->backends[i] == b)
+	for (size_t i = 0; i < nmodel_backends(m); i++)
+		if (model_backend(m, i) == b)
 			return (uint32_t)i;
 	return IMG_NO_BACKEND;
 }
@@ -203,10 +223,11 @@ static bool parse_ip(const char *s, uint8_t *family, uint8_t addr[16])
 static void compile_backends(struct cctx *c)
 {
 	const struct gw_model *m = c->m;
-	for (size_t i = 0; i < m->nbackends; i++) {
-		const struct gw_backend *b = m->backends[i];
+	for (size_t i = 0; i < nmodel_backends(m); i++) {
+		const struct gw_backend *b = model_backend(m, i);
 		struct img_backend *ib = vec_push(&c->backends);
-		ib->name = strtab_add(&c->st, arena_printf(&c->a, "Backend/%s/%s", b->meta.ns, b->meta.name));
+		/* "Backend/ns/name", or "Service/ns/name:port" */
+		ib->name = strtab_add(&c->st, arena_printf(&c->a, "%s/%s/%s", b->meta.kind, b->meta.ns, b->meta.name));
 		ib->endpoints.off = (uint32_t)c->endpoints.n;
 		for (size_t j = 0; j < b->nendpoints; j++) {
 			const struct gw_endpoint *ep = &b->endpoints[j];
@@ -247,7 +268,7 @@ static void compile_backends(struct cctx *c)
 static bool route_serves(const struct gw_httproute *r)
 {
 	for (size_t i = 0; i < r->nattachments; i++)
-		if (listener_serves(r->attachments[i].gateway, r->attachments[i].listener))
+		if (listener_serves(r->attachments[i].gateway, r->attachments[i].listenerset, r->attachments[i].listener))
 			return true;
 	return false;
 }
@@ -320,7 +341,8 @@ static const char *normalize_path(struct arena *a, enum gw_path_type t, const ch
 	if (!p || !p[0])
 		return "/";
 	size_t len = strlen(p);
-	/* PathPrefix ignores a trailing "/" (§2.6.1): "/abc/" matches like "/abc". */
+	/* PathPrefix ignores a trailing "/" (§2.6.1): "/abc/" matches like "/abc"; a
+	 * regular expression stays as written. */
 	if (t == GW_PATH_PREFIX && len > 1 && p[len - 1] == '/')
 		return arena_strndup(a, p, len - 1);
 	return p;
@@ -346,7 +368,7 @@ static void add_entries(struct cctx *c, struct vec *entries, size_t ri, const st
 				e->host = host;
 				e->host_len = host ? (uint32_t)strlen(host) : 0;
 				e->exact_host_len = host && !resolve_hostname_is_wildcard(host) ? e->host_len : 0;
-				e->path_exact = mt->path_type == GW_PATH_EXACT;
+				e->path_rank = mt->path_type == GW_PATH_EXACT ? 2 : mt->path_type == GW_PATH_PREFIX ? 1 : 0;
 				e->path = normalize_path(&c->a, mt->path_type, mt->path);
 				e->path_len = (uint32_t)strlen(e->path);
 				e->nheaders = distinct_names(mt->headers, mt->nheaders, true);
@@ -370,32 +392,51 @@ static void set_host(struct cctx *c, const char *host, uint8_t *kind, struct img
 	}
 }
 
+/* The index of a pattern in patterns[], added once per distinct text (the string
+ * table already deduplicates the text, so its offset identifies it). */
+static uint32_t pattern_index(struct cctx *c, struct img_str s)
+{
+	for (size_t i = 0; i < c->patterns.n; i++) {
+		const struct img_str *p = VEC_AT(c->patterns, struct img_str, i);
+		if (p->off == s.off && p->len == s.len)
+			return (uint32_t)i;
+	}
+	*(struct img_str *)vec_push(&c->patterns) = s;
+	return (uint32_t)(c->patterns.n - 1);
+}
+
+static void emit_value_match(struct cctx *c, const struct gw_header_match *src, bool lower_name)
+{
+	struct img_header_match *hm = vec_push(&c->hms);
+	hm->name = lower_name ? strtab_add_lower(&c->st, src->name) : strtab_add(&c->st, src->name);
+	hm->value = strtab_add(&c->st, src->value);
+	hm->value_kind = src->type == GW_MATCH_REGEX ? IMG_VALUE_REGEX : IMG_VALUE_EXACT;
+	hm->regex = src->type == GW_MATCH_REGEX ? pattern_index(c, hm->value) : IMG_NO_PATTERN;
+}
+
 static void emit_match(struct cctx *c, const struct prec_entry *e)
 {
 	const struct gw_http_match *mt = e->match;
 	struct img_match *im = vec_push(&c->matches);
 	set_host(c, e->host, &im->host_kind, &im->host);
-	im->path_kind = e->path_exact ? IMG_PATH_EXACT : IMG_PATH_PREFIX;
+	im->path_kind = e->path_rank == 2 ? IMG_PATH_EXACT : e->path_rank == 1 ? IMG_PATH_PREFIX : IMG_PATH_REGEX;
 	im->method = mt->method <= GW_METHOD_PATCH ? (uint8_t)mt->method : IMG_METHOD_OTHER;
 	im->path = strtab_add(&c->st, e->path);
+	im->path_regex = im->path_kind == IMG_PATH_REGEX ? pattern_index(c, im->path) : IMG_NO_PATTERN;
 	im->rule = e->img_rule;
 	/* im stays valid: only other arrays grow below. */
 	im->headers.off = (uint32_t)c->hms.n;
 	for (size_t i = 0; i < mt->nheaders; i++) {
 		if (header_seen_before(mt->headers, i, true))
 			continue;
-		struct img_header_match *hm = vec_push(&c->hms);
-		hm->name = strtab_add_lower(&c->st, mt->headers[i].name);
-		hm->value = strtab_add(&c->st, mt->headers[i].value);
+		emit_value_match(c, &mt->headers[i], true);
 	}
 	im->headers.count = (uint32_t)(c->hms.n - im->headers.off);
 	im->query_params.off = (uint32_t)c->hms.n;
 	for (size_t i = 0; i < mt->nquery_params; i++) {
 		if (header_seen_before(mt->query_params, i, false))
 			continue;
-		struct img_header_match *hm = vec_push(&c->hms);
-		hm->name = strtab_add(&c->st, mt->query_params[i].name);
-		hm->value = strtab_add(&c->st, mt->query_params[i].value);
+		emit_value_match(c, &mt->query_params[i], false);
 	}
 	im->query_params.count = (uint32_t)(c->hms.n - im->query_params.off);
 }
@@ -420,13 +461,16 @@ static void add_bind_item(struct cctx *c, uint8_t family, const uint8_t *addr, u
 	bi->listener = listener;
 }
 
-static void compile_listener(struct cctx *c, const struct gw_gateway *gw, size_t li)
+static void compile_listener(struct cctx *c, const struct gw_gateway *gw, const struct gw_listenerset *set,
+			     size_t li)
 {
-	const struct gw_listener *l = &gw->listeners[li];
+	const struct gw_listener *l = listener_of(gw, set, li);
 	uint32_t idx = (uint32_t)c->listeners.n;
 	struct img_listener *il = vec_push(&c->listeners);
 	il->gateway = strtab_add(&c->st, arena_printf(&c->a, "%s/%s", gw->meta.ns, gw->meta.name));
-	il->name = strtab_add(&c->st, l->name);
+	/* A ListenerSet's listener names are unique only within the set: "set/listener" */
+	il->name = set ? strtab_add(&c->st, arena_printf(&c->a, "%s/%s/%s", set->meta.ns, set->meta.name, l->name))
+		       : strtab_add(&c->st, l->name);
 	set_host(c, l->hostname, &il->host_kind, &il->host);
 	il->port = l->port;
 
@@ -436,7 +480,8 @@ static void compile_listener(struct cctx *c, const struct gw_gateway *gw, size_t
 		if (!c->rule_map[ri])
 			continue;
 		for (size_t k = 0; k < r->nattachments; k++)
-			if (r->attachments[k].gateway == gw && r->attachments[k].listener == li)
+			if (r->attachments[k].gateway == gw && r->attachments[k].listenerset == set &&
+			    r->attachments[k].listener == li)
 				add_entries(c, &entries, ri, &r->attachments[k]);
 	}
 	prec_sort((struct prec_entry *)entries.data, entries.n);
@@ -467,15 +512,28 @@ static void compile_listeners(struct cctx *c)
 	size_t total = 0;
 	for (size_t i = 0; i < m->ngateways; i++)
 		total += m->gateways[i]->nlisteners;
+	for (size_t i = 0; i < m->nlistenersets; i++)
+		total += m->listenersets[i]->nlisteners;
 	c->lis_host = arena_alloc(&c->a, (total + 1) * sizeof *c->lis_host);
 	for (size_t i = 0; i < m->ngateways; i++) {
 		const struct gw_gateway *gw = m->gateways[i];
 		for (size_t li = 0; li < gw->nlisteners; li++) {
-			if (!listener_serves(gw, li))
+			if (!listener_serves(gw, NULL, li))
 				continue;
-			const char *h = gw->listeners[li].hostname;
-			c->lis_host[c->listeners.n] = h;
-			compile_listener(c, gw, li);
+			c->lis_host[c->listeners.n] = gw->listeners[li].hostname;
+			compile_listener(c, gw, NULL, li);
+		}
+	}
+	/* ListenerSet listeners bind with their Gateway's addresses (§2.5). */
+	for (size_t i = 0; i < m->nlistenersets; i++) {
+		const struct gw_listenerset *set = m->listenersets[i];
+		if (!set->gateway)
+			continue;
+		for (size_t li = 0; li < set->nlisteners; li++) {
+			if (!listener_serves(set->gateway, set, li))
+				continue;
+			c->lis_host[c->listeners.n] = set->listeners[li].hostname;
+			compile_listener(c, set->gateway, set, li);
 		}
 	}
 }
@@ -596,7 +654,7 @@ static bool write_image(struct cctx *c, struct img_header *h, struct buf *out)
 		{&c->listeners, &h->listeners}, {&c->matches, &h->matches},
 		{&c->hms, &h->header_matches}, {&c->rules, &h->rules},
 		{&c->brefs, &h->backend_refs}, {&c->backends, &h->backends},
-		{&c->endpoints, &h->endpoints},
+		{&c->endpoints, &h->endpoints}, {&c->patterns, &h->patterns},
 	};
 	const size_t narrays = sizeof arrays / sizeof arrays[0];
 	uint64_t off = align_up(sizeof *h);
@@ -666,6 +724,7 @@ bool compile_image(const struct gw_model *m, const char *status_json, const char
 		.hms = VEC_OF(struct img_header_match), .rules = VEC_OF(struct img_rule),
 		.brefs = VEC_OF(struct img_backend_ref), .backends = VEC_OF(struct img_backend),
 		.endpoints = VEC_OF(struct img_endpoint), .bind_items = VEC_OF(struct bind_item),
+		.patterns = VEC_OF(struct img_str),
 	};
 	struct img_header h;
 	size_t errors = dl->errors;
@@ -693,6 +752,7 @@ bool compile_image(const struct gw_model *m, const char *status_json, const char
 	vec_free(&c.brefs);
 	vec_free(&c.backends);
 	vec_free(&c.endpoints);
+	vec_free(&c.patterns);
 	vec_free(&c.bind_items);
 	buf_free(&c.st.bytes);
 	free(c.st.slots);

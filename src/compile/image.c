@@ -89,7 +89,10 @@ static bool matches_ok(const struct chk *c)
 	const struct img_header *h = c->h;
 	const struct img_match *m = RECORDS(c, h->matches, struct img_match);
 	for (uint32_t i = 0; i < h->matches.count; i++) {
-		if (!host_ok(c, m[i].host_kind, m[i].host) || m[i].path_kind > IMG_PATH_EXACT ||
+		bool is_regex = m[i].path_kind == IMG_PATH_REGEX;
+		if (is_regex ? m[i].path_regex >= h->patterns.count : m[i].path_regex != IMG_NO_PATTERN)
+			return false;
+		if (!host_ok(c, m[i].host_kind, m[i].host) || m[i].path_kind > IMG_PATH_REGEX ||
 		    m[i].method > IMG_METHOD_OTHER || !str_ok(c, m[i].path) ||
 		    m[i].rule >= h->rules.count ||
 		    !sub_ok(m[i].headers, h->header_matches, sizeof(struct img_header_match)) ||
@@ -97,8 +100,16 @@ static bool matches_ok(const struct chk *c)
 			return false;
 	}
 	const struct img_header_match *hm = RECORDS(c, h->header_matches, struct img_header_match);
-	for (uint32_t i = 0; i < h->header_matches.count; i++)
-		if (!str_ok(c, hm[i].name) || !str_ok(c, hm[i].value))
+	for (uint32_t i = 0; i < h->header_matches.count; i++) {
+		if (!str_ok(c, hm[i].name) || !str_ok(c, hm[i].value) || hm[i].value_kind > IMG_VALUE_REGEX)
+			return false;
+		bool is_regex = hm[i].value_kind == IMG_VALUE_REGEX;
+		if (is_regex ? hm[i].regex >= h->patterns.count : hm[i].regex != IMG_NO_PATTERN)
+			return false;
+	}
+	const struct img_str *pat = RECORDS(c, h->patterns, struct img_str);
+	for (uint32_t i = 0; i < h->patterns.count; i++)
+		if (!str_ok(c, pat[i]))
 			return false;
 	return true;
 }
@@ -175,6 +186,7 @@ int img_check(const void *data, size_t len)
 		      _Alignof(struct img_backend_ref)) ||
 	    !array_ok(&c, h->backends, sizeof(struct img_backend), _Alignof(struct img_backend)) ||
 	    !array_ok(&c, h->endpoints, sizeof(struct img_endpoint), _Alignof(struct img_endpoint)) ||
+	    !array_ok(&c, h->patterns, sizeof(struct img_str), _Alignof(struct img_str)) ||
 	    !array_ok(&c, h->strings, 1, 1))
 		return -1;
 	if (!str_ok(&c, h->status_json) || !str_ok(&c, h->source_digest))

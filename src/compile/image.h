@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define IMG_MAGIC 0x31495747u   /* "GWI1" */
-#define IMG_VERSION 2u   /* 2: img_match.query_params */
+#define IMG_VERSION 3u   /* 2: img_match.query_params; 3: RegularExpression matches */
 
 struct img_str {
 	uint32_t off;   /* into the string area (header.strings.off + off) */
@@ -33,7 +33,14 @@ enum img_host_kind {
 				  and have at least one more label before it */
 };
 
-enum img_path_kind { IMG_PATH_PREFIX = 0, IMG_PATH_EXACT = 1 };
+/* IMG_PATH_REGEX: path is the pattern text, path_regex its index in patterns[]; the
+ * whole request path (without the query) must match (PCRE2, anchored at both ends). */
+enum img_path_kind { IMG_PATH_PREFIX = 0, IMG_PATH_EXACT = 1, IMG_PATH_REGEX = 2 };
+
+/* How an img_header_match compares the value. */
+enum img_value_kind { IMG_VALUE_EXACT = 0, IMG_VALUE_REGEX = 1 };
+
+#define IMG_NO_PATTERN 0xffffffffu
 
 /* Same numbering as enum gw_method (gwapi.h); 0 = any method. */
 enum img_method {
@@ -73,12 +80,16 @@ struct img_match {
 	struct img_span headers;  /* struct img_header_match, all must match */
 	uint32_t rule;            /* index into rules[] */
 	struct img_span query_params; /* struct img_header_match (in header_matches[]): name
-					 case-sensitive, first occurrence's value exact; all must match */
+					 case-sensitive, first occurrence's value; all must match */
+	uint32_t path_regex;      /* IMG_PATH_REGEX: index into patterns[]; else IMG_NO_PATTERN */
 };
 
 struct img_header_match {
-	struct img_str name;      /* lowercase */
-	struct img_str value;     /* exact, case-sensitive */
+	struct img_str name;      /* headers: lowercase; query parameters: as written */
+	struct img_str value;     /* EXACT: compared case-sensitively; REGEX: the pattern text */
+	uint8_t value_kind;       /* enum img_value_kind */
+	uint8_t pad[3];
+	uint32_t regex;           /* REGEX: index into patterns[]; else IMG_NO_PATTERN */
 };
 
 struct img_rule {
@@ -124,6 +135,8 @@ struct img_header {
 	struct img_span backend_refs;  /* struct img_backend_ref */
 	struct img_span backends;      /* struct img_backend */
 	struct img_span endpoints;     /* struct img_endpoint */
+	struct img_span patterns;      /* struct img_str: distinct regular expressions, which the
+					  runtime compiles once per generation (PCRE2) */
 	struct img_span strings;       /* raw bytes (count = byte length) */
 	struct img_str status_json;    /* the "resources" JSON array of this configuration */
 	struct img_str source_digest;  /* hex SHA-256 of the source files, for `history` */

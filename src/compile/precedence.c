@@ -2,7 +2,9 @@
 /* precedence: the total order behind each listener's match list. Gateway API §3.4:
  * hostname (longest non-wildcard, then longest), Exact path before PathPrefix, longer
  * prefix first, method present, more headers, more query params, then the older route,
- * then "namespace/name", then rule order and match order. */
+ * then "namespace/name", then rule order and match order. RegularExpression paths are
+ * implementation-specific: ours come after every Exact and PathPrefix match of the same
+ * hostname tier, longer patterns first (the README documents it). */
 #include "compile/precedence.h"
 
 #include <stdlib.h>
@@ -128,8 +130,8 @@ static int entry_cmp(const void *x, const void *y)
 	/* 1. hostname, across routes */
 	CMP_DESC(a->exact_host_len, b->exact_host_len);
 	CMP_DESC(a->host_len, b->host_len);
-	/* 2. path: Exact first, then the longest value */
-	CMP_DESC(a->path_exact, b->path_exact);
+	/* 2. path: Exact, then PathPrefix, then RegularExpression; then the longest value */
+	CMP_DESC(a->path_rank, b->path_rank);
 	CMP_DESC(a->path_len, b->path_len);
 	/* 3. method, headers, query params */
 	CMP_DESC(a->match->method != GW_METHOD_ANY, b->match->method != GW_METHOD_ANY);

@@ -29,9 +29,9 @@ struct prec_entry {
 	const char *host;           /* effective hostname as written ("*.a.com"), NULL = any */
 	uint32_t exact_host_len;    /* characters of a non-wildcard hostname, else 0 */
 	uint32_t host_len;          /* characters of the hostname, 0 for any */
-	bool path_exact;
-	const char *path;           /* normalized: PathPrefix without a trailing "/" */
-	uint32_t path_len;
+	uint8_t path_rank;          /* 2 Exact, 1 PathPrefix, 0 RegularExpression */
+	const char *path;           /* normalized: PathPrefix without a trailing "/"; a regex as written */
+	uint32_t path_len;          /* characters of the value (the pattern for a regex) */
 	uint32_t nheaders, nquery;  /* distinct names (a repeated name counts once) */
 };
 

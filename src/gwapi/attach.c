@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* attach: HTTPRoute parentRefs -> Gateway listeners (Gateway API §3.2): sectionName and
- * port select listeners, allowedRoutes filters kinds and namespaces, hostnames must
- * intersect. Each parentRef to a Gateway of ours gets its own status entry. */
+/* attach: HTTPRoute parentRefs -> Gateway or ListenerSet listeners (Gateway API §3.2,
+ * §2.5): sectionName and port select listeners, allowedRoutes filters kinds and
+ * namespaces, hostnames must intersect. Each parentRef to a parent of ours gets its own
+ * status entry. A Gateway parentRef reaches only the Gateway's own listeners, a
+ * ListenerSet parentRef only that set's (ListenerSetGatewayParentSectionNameNotFound). */
 #include <string.h>
 #include <strings.h>
 
@@ -16,6 +18,16 @@ static struct gw_gateway *find_gateway(const struct gw_model *m, const char *ns,
 		struct gw_gateway *gw = m->gateways[i];
 		if (strcmp(gw->meta.ns, ns) == 0 && strcmp(gw->meta.name, name) == 0)
 			return gw;
+	}
+	return NULL;
+}
+
+static struct gw_listenerset *find_listenerset(const struct gw_model *m, const char *ns, const char *name)
+{
+	for (size_t i = 0; i < m->nlistenersets; i++) {
+		struct gw_listenerset *s = m->listenersets[i];
+		if (strcmp(s->meta.ns, ns) == 0 && strcmp(s->meta.name, name) == 0)
+			return s;
 	}
 	return NULL;
 }
@@ -47,8 +59,8 @@ static bool value_in(const char *v, const struct gw_label_requirement *r)
 
 /* Kubernetes label selector semantics: every matchLabels entry and every
  * matchExpressions requirement must hold; an empty selector selects everything. */
-static bool selector_matches(const struct gw_model *m, const struct gw_label_selector *sel,
-			     const char *ns)
+bool attach_namespace_selected(const struct gw_model *m, const struct gw_label_selector *sel,
+			       const char *ns)
 {
 	for (size_t i = 0; i < sel->nmatch_labels; i++) {
 		const char *v = ns_label(m, ns, sel->match_labels[i].key);
@@ -76,16 +88,26 @@ static bool selector_matches(const struct gw_model *m, const struct gw_label_sel
 	return true;
 }
 
-static bool namespace_allowed(const struct gw_model *m, const struct gw_gateway *gw,
+/* A parent as routes see it: a Gateway, or an attached ListenerSet of one. */
+struct parent_view {
+	struct gw_gateway *gw;
+	struct gw_listenerset *set;  /* NULL: the Gateway itself */
+	struct gw_listener *listeners;
+	size_t nlisteners;
+	const char *ns;              /* the namespace "Same" means: the declaring object's */
+	const char *what;            /* "Gateway ns/name" or "ListenerSet ns/name" */
+};
+
+static bool namespace_allowed(const struct gw_model *m, const struct parent_view *pv,
 			      const struct gw_listener *l, const char *route_ns)
 {
 	switch (l->from) {
 	case GW_FROM_SAME:
-		return strcmp(gw->meta.ns, route_ns) == 0;
+		return strcmp(pv->ns, route_ns) == 0;
 	case GW_FROM_ALL:
 		return true;
 	case GW_FROM_SELECTOR:
-		return selector_matches(m, &l->selector, route_ns);
+		return attach_namespace_selected(m, &l->selector, route_ns);
 	case GW_FROM_NONE:
 		break;
 	}
@@ -140,21 +162,23 @@ static size_t intersect(struct arena *a, const char *lh, const struct gw_httprou
 	return n;
 }
 
-static void add_attachment(struct arena *a, struct gw_httproute *r, struct gw_gateway *gw,
+static void add_attachment(struct arena *a, struct gw_httproute *r, const struct parent_view *pv,
 			   size_t li, const char **hosts, size_t nhosts)
 {
 	/* Two parentRefs may reach the same listener: it counts the route once. */
 	for (size_t i = 0; i < r->nattachments; i++)
-		if (r->attachments[i].gateway == gw && r->attachments[i].listener == li)
+		if (r->attachments[i].gateway == pv->gw && r->attachments[i].listenerset == pv->set &&
+		    r->attachments[i].listener == li)
 			return;
 	r->attachments = arena_grow(a, r->attachments, r->nattachments, r->nattachments + 1,
 				    sizeof *r->attachments);
 	struct gw_attachment *at = &r->attachments[r->nattachments++];
-	at->gateway = gw;
+	at->gateway = pv->gw;
+	at->listenerset = pv->set;
 	at->listener = li;
 	at->hostnames = hosts;
 	at->nhostnames = nhosts;
-	gw->listeners[li].status.attached_routes++;
+	pv->listeners[li].status.attached_routes++;
 }
 
 struct pending {
@@ -164,19 +188,19 @@ struct pending {
 };
 
 static void attach_parent(struct arena *a, struct gw_model *m, struct gw_httproute *r,
-			  size_t pi, struct gw_gateway *gw, const char *drop_reason,
+			  size_t pi, const struct parent_view *pv, const char *drop_reason,
 			  size_t nimplemented, struct diag_list *dl)
 {
 	struct gw_parent_ref *pr = &r->parent_refs[pi];
 	struct gw_route_parent_status *ps = &r->parents[r->nparents++];
 	int64_t gen = r->meta.generation;
-	const char *gwname = resolve_object_name(a, &gw->meta);
-	struct pending *cand = arena_alloc(a, (gw->nlisteners + 1) * sizeof *cand);
+	const char *gwname = pv->what;
+	struct pending *cand = arena_alloc(a, (pv->nlisteners + 1) * sizeof *cand);
 	size_t nsel = 0, nkind = 0, nallowed = 0, ncand = 0;
 
 	ps->ref = pr;
-	for (size_t j = 0; j < gw->nlisteners; j++) {
-		const struct gw_listener *l = &gw->listeners[j];
+	for (size_t j = 0; j < pv->nlisteners; j++) {
+		const struct gw_listener *l = &pv->listeners[j];
 		if (pr->section_name && strcmp(l->name, pr->section_name) != 0)
 			continue;
 		if (pr->port && l->port != pr->port)
@@ -185,7 +209,7 @@ static void attach_parent(struct arena *a, struct gw_model *m, struct gw_httprou
 		if (!kind_allowed(l))
 			continue;
 		nkind++;
-		if (!namespace_allowed(m, gw, l, r->meta.ns))
+		if (!namespace_allowed(m, pv, l, r->meta.ns))
 			continue;
 		nallowed++;
 		cand[ncand].listener = j;
@@ -195,26 +219,29 @@ static void attach_parent(struct arena *a, struct gw_model *m, struct gw_httprou
 	}
 
 	const char *reason = NULL, *msg = NULL;
-	if (nsel == 0) {
+	if (pv->set && !pv->set->gateway) {
+		reason = "NoMatchingParent";
+		msg = arena_printf(a, "%s is not attached to its Gateway", gwname);
+	} else if (nsel == 0) {
 		reason = "NoMatchingParent";
 		if (pr->section_name && pr->port)
-			msg = arena_printf(a, "Gateway %s has no listener \"%s\" on port %u", gwname,
+			msg = arena_printf(a, "%s has no listener \"%s\" on port %u", gwname,
 					   pr->section_name, (unsigned)pr->port);
 		else if (pr->section_name)
-			msg = arena_printf(a, "Gateway %s has no listener \"%s\"", gwname, pr->section_name);
+			msg = arena_printf(a, "%s has no listener \"%s\"", gwname, pr->section_name);
 		else
-			msg = arena_printf(a, "Gateway %s has no listener on port %u", gwname,
+			msg = arena_printf(a, "%s has no listener on port %u", gwname,
 					   (unsigned)pr->port);
 	} else if (nkind == 0) {
 		reason = "NotAllowedByListeners";
-		msg = arena_printf(a, "no listener of Gateway %s allows kind " ROUTE_KIND, gwname);
+		msg = arena_printf(a, "no listener of %s allows kind " ROUTE_KIND, gwname);
 	} else if (nallowed == 0) {
 		reason = "NotAllowedByListeners";
-		msg = arena_printf(a, "no listener of Gateway %s allows routes from namespace \"%s\"",
+		msg = arena_printf(a, "no listener of %s allows routes from namespace \"%s\"",
 				   gwname, r->meta.ns);
 	} else if (ncand == 0) {
 		reason = "NoMatchingListenerHostname";
-		msg = arena_printf(a, "no hostname of the route intersects a listener hostname of Gateway %s",
+		msg = arena_printf(a, "no hostname of the route intersects a listener hostname of %s",
 				   gwname);
 	} else if (nimplemented == 0) {
 		reason = "UnsupportedValue";
@@ -227,7 +254,7 @@ static void attach_parent(struct arena *a, struct gw_model *m, struct gw_httprou
 	} else {
 		gw_conditions_set(&ps->conditions, "Accepted", true, "Accepted", "Route is accepted", gen);
 		for (size_t k = 0; k < ncand; k++)
-			add_attachment(a, r, gw, cand[k].listener, cand[k].hosts, cand[k].nhosts);
+			add_attachment(a, r, pv, cand[k].listener, cand[k].hosts, cand[k].nhosts);
 	}
 	/* refs.c fills it in; set here so that the conditions keep a stable order. */
 	gw_conditions_set(&ps->conditions, "ResolvedRefs", true, "ResolvedRefs",
@@ -265,10 +292,30 @@ static void attach_route(struct arena *a, struct gw_model *m, struct gw_httprout
 		const char *group = pr->group ? pr->group : GW_GROUP;
 		const char *kind = pr->kind ? pr->kind : "Gateway";
 		const char *ns = pr->ns ? pr->ns : r->meta.ns;
-		if (strcmp(group, GW_GROUP) != 0 || strcmp(kind, "Gateway") != 0) {
+		bool is_set = strcmp(group, GW_GROUP) == 0 && strcmp(kind, "ListenerSet") == 0;
+		if (strcmp(group, GW_GROUP) != 0 || (strcmp(kind, "Gateway") != 0 && !is_set)) {
 			resolve_warn(dl, &r->meta, &pr->pos,
 				     "spec.parentRefs[%zu]: parent kind \"%s\" in group \"%s\" is not supported",
 				     i, kind, group);
+			continue;
+		}
+		if (is_set) {
+			struct gw_listenerset *set = find_listenerset(m, ns, pr->name ? pr->name : "");
+			if (!set) {
+				resolve_warn(dl, &r->meta, &pr->pos, "spec.parentRefs[%zu]: ListenerSet \"%s/%s\" not found",
+					     i, ns, pr->name ? pr->name : "");
+				continue;
+			}
+			/* Ours when its Gateway is ours, attached or not. */
+			struct gw_gateway *pgw = find_gateway(m, set->parent_ns, set->parent_name ? set->parent_name : "");
+			if (!pgw || !pgw->is_ours || strcmp(set->parent_kind, "Gateway") != 0)
+				continue;
+			struct parent_view pv = {
+				.gw = pgw, .set = set, .listeners = set->listeners, .nlisteners = set->nlisteners,
+				.ns = set->meta.ns,
+				.what = arena_printf(a, "ListenerSet %s", resolve_object_name(a, &set->meta)),
+			};
+			attach_parent(a, m, r, i, &pv, drop_reason, nimplemented, dl);
 			continue;
 		}
 		struct gw_gateway *gw = find_gateway(m, ns, pr->name ? pr->name : "");
@@ -280,7 +327,11 @@ static void attach_route(struct arena *a, struct gw_model *m, struct gw_httprout
 		}
 		if (!gw->is_ours)
 			continue;
-		attach_parent(a, m, r, i, gw, drop_reason, nimplemented, dl);
+		struct parent_view pv = {
+			.gw = gw, .listeners = gw->listeners, .nlisteners = gw->nlisteners, .ns = gw->meta.ns,
+			.what = arena_printf(a, "Gateway %s", resolve_object_name(a, &gw->meta)),
+		};
+		attach_parent(a, m, r, i, &pv, drop_reason, nimplemented, dl);
 	}
 }
 

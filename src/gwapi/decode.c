@@ -685,7 +685,10 @@ const char *const gw_method_names[] = {
 	[GW_METHOD_TRACE] = "TRACE", [GW_METHOD_PATCH] = "PATCH",
 };
 
-enum dkind_id { DK_GATEWAYCLASS, DK_GATEWAY, DK_HTTPROUTE, DK_BACKEND, DK_NAMESPACE, DK_LATER };
+enum dkind_id {
+	DK_GATEWAYCLASS, DK_GATEWAY, DK_HTTPROUTE, DK_BACKEND, DK_NAMESPACE, DK_SERVICE,
+	DK_ENDPOINTSLICE, DK_REFERENCEGRANT, DK_LISTENERSET, DK_LATER
+};
 
 /* What we recognise, by group, kind and served versions (GATEWAY-API.md §1.2,
  * DESIGN.md "Resources read from config_dir"). DK_LATER kinds are known and
@@ -701,17 +704,17 @@ static const struct dkind {
 	{ GW_GROUP, "HTTPRoute", { "v1", "v1beta1" }, DK_HTTPROUTE, false },
 	{ GW_ENVOY_GROUP, "Backend", { "v1alpha1" }, DK_BACKEND, false },
 	{ "", "Namespace", { "v1" }, DK_NAMESPACE, true },
-	{ GW_GROUP, "ListenerSet", { "v1" }, DK_LATER, false },
+	{ GW_GROUP, "ListenerSet", { "v1" }, DK_LISTENERSET, false },
 	{ GW_GROUP, "GRPCRoute", { "v1" }, DK_LATER, false },
 	{ GW_GROUP, "TLSRoute", { "v1", "v1alpha2", "v1alpha3" }, DK_LATER, false },
 	{ GW_GROUP, "TCPRoute", { "v1", "v1alpha2" }, DK_LATER, false },
 	{ GW_GROUP, "UDPRoute", { "v1", "v1alpha2" }, DK_LATER, false },
-	{ GW_GROUP, "ReferenceGrant", { "v1", "v1beta1" }, DK_LATER, false },
+	{ GW_GROUP, "ReferenceGrant", { "v1", "v1beta1" }, DK_REFERENCEGRANT, false },
 	{ GW_GROUP, "BackendTLSPolicy", { "v1", "v1alpha3" }, DK_LATER, false },
 	{ "", "Secret", { "v1" }, DK_LATER, false },
 	{ "", "ConfigMap", { "v1" }, DK_LATER, false },
-	{ "", "Service", { "v1" }, DK_LATER, false },
-	{ "discovery.k8s.io", "EndpointSlice", { "v1" }, DK_LATER, false },
+	{ "", "Service", { "v1" }, DK_SERVICE, false },
+	{ "discovery.k8s.io", "EndpointSlice", { "v1" }, DK_ENDPOINTSLICE, false },
 };
 
 struct dseen {
@@ -725,6 +728,7 @@ struct dstate {
 	struct diag_list *dl;
 	struct gw_model *m;
 	size_t cap_gc, cap_gw, cap_rt, cap_be, cap_ns, cap_all;
+	size_t cap_svc, cap_es, cap_rg, cap_ls;
 	struct dseen *seen;          /* open addressing, nseen_cap a power of two */
 	size_t nseen_cap;
 };
@@ -927,10 +931,15 @@ static void decode_document(struct dstate *st, const struct ydoc *doc, uint32_t 
 	}
 
 	struct dval top[5];
-	if (k->id == DK_NAMESPACE)
+	if (k->id == DK_ENDPOINTSLICE) {
+		/* no spec: decode_endpointslice checks the top level itself */
+		memset(top, 0, sizeof top);
+		top[2].val = md && md->kind == YNODE_MAP ? md : NULL;
+	} else if (k->id == DK_NAMESPACE) {
 		DECODE_FIELDS(&c, root, NULL, top_fields_nospec, top);
-	else
+	} else {
 		DECODE_FIELDS(&c, root, NULL, top_fields, top);
+	}
 
 	struct gw_meta meta = {
 		.api_version = av->scalar, .kind = kind->scalar, .ns = ns,
@@ -986,6 +995,41 @@ static void decode_document(struct dstate *st, const struct ydoc *doc, uint32_t 
 		o->meta = meta;
 		decode_namespace(&c, spec, o);
 		DSTATE_PUSH(st, m->namespaces, m->nnamespaces, st->cap_ns, o);
+		stored = &o->meta;
+		break;
+	}
+	case DK_SERVICE: {
+		struct gw_service *o = arena_alloc(st->a, sizeof *o);
+		o->meta = meta;
+		if (spec)
+			decode_service(&c, spec, o);
+		DSTATE_PUSH(st, m->services, m->nservices, st->cap_svc, o);
+		stored = &o->meta;
+		break;
+	}
+	case DK_ENDPOINTSLICE: {
+		struct gw_endpointslice *o = arena_alloc(st->a, sizeof *o);
+		o->meta = meta;
+		decode_endpointslice(&c, root, o);
+		DSTATE_PUSH(st, m->endpointslices, m->nendpointslices, st->cap_es, o);
+		stored = &o->meta;
+		break;
+	}
+	case DK_REFERENCEGRANT: {
+		struct gw_referencegrant *o = arena_alloc(st->a, sizeof *o);
+		o->meta = meta;
+		if (spec)
+			decode_referencegrant(&c, spec, o);
+		DSTATE_PUSH(st, m->referencegrants, m->nreferencegrants, st->cap_rg, o);
+		stored = &o->meta;
+		break;
+	}
+	case DK_LISTENERSET: {
+		struct gw_listenerset *o = arena_alloc(st->a, sizeof *o);
+		o->meta = meta;
+		if (spec)
+			decode_listenerset(&c, spec, o);
+		DSTATE_PUSH(st, m->listenersets, m->nlistenersets, st->cap_ls, o);
 		stored = &o->meta;
 		break;
 	}

@@ -108,6 +108,16 @@ bool decode_header_name(struct dctx *c, const struct ynode *n, const char *path)
 bool decode_duration(struct dctx *c, const struct ynode *n, const char *path);
 bool decode_ip_address(struct dctx *c, const struct ynode *n, const char *path);
 
+/* A RegularExpression match value: compiles it with PCRE2 as the runtime will
+ * (DECODE_REGEX_OPTIONS: anchored at both ends, so the whole value must match; no UTF
+ * mode, so it matches bytes; case-sensitive). An invalid pattern is an error with
+ * PCRE2's message and offset. */
+#define DECODE_REGEX_OPTIONS (PCRE2_ANCHORED | PCRE2_ENDANCHORED)
+bool decode_regex(struct dctx *c, const struct ynode *n, const char *path);
+
+/* A Service port name or named targetPort: IANA_SVC_NAME (RFC 6335 §5.1). */
+bool decode_svc_port_name(struct dctx *c, const struct ynode *n, const char *path);
+
 /* metadata.labels-style string map (keys and values checked as Kubernetes labels). */
 void decode_labels(struct dctx *c, const struct ynode *map, const char *path,
 		   struct gw_label **out, size_t *nout);
@@ -124,6 +134,13 @@ void decode_gateway(struct dctx *c, const struct ynode *spec, struct gw_gateway 
 void decode_httproute(struct dctx *c, const struct ynode *spec, struct gw_httproute *r);
 void decode_backend(struct dctx *c, const struct ynode *spec, struct gw_backend *b);
 void decode_namespace(struct dctx *c, const struct ynode *spec, struct gw_namespace *ns);
+void decode_service(struct dctx *c, const struct ynode *spec, struct gw_service *s);
+/* An EndpointSlice has no spec: its fields sit at the top of the document. */
+void decode_endpointslice(struct dctx *c, const struct ynode *root, struct gw_endpointslice *es);
+void decode_referencegrant(struct dctx *c, const struct ynode *spec, struct gw_referencegrant *g);
+void decode_listenerset(struct dctx *c, const struct ynode *spec, struct gw_listenerset *ls);
+/* A Gateway's (or ListenerSet's) spec.listeners, with the CEL rules across them. */
+void decode_listeners(struct dctx *c, const struct ynode *seq, struct gw_listener **out, size_t *n);
 
 /* FNV-1a 64 over a canonical form of a document: keys sorted, null values dropped,
  * scalars by their YAML 1.2 type, without status and without metadata other than

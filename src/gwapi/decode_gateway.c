@@ -86,6 +86,7 @@ static const char *const tls_modes[] = { "Terminate", "Passthrough" };
 static const char *const route_froms[] = { "All", "Selector", "Same" };
 static const enum gw_from route_from_values[] = { GW_FROM_ALL, GW_FROM_SELECTOR, GW_FROM_SAME };
 static const char *const listener_froms[] = { "All", "Selector", "Same", "None" };
+static const enum gw_from listener_from_values[] = { GW_FROM_ALL, GW_FROM_SELECTOR, GW_FROM_SAME, GW_FROM_NONE };
 static const char *const default_scopes[] = { "All", "None" };
 
 static const struct {
@@ -349,9 +350,8 @@ static void decode_infrastructure(struct dctx *c, const struct dval *iv)
 	}
 }
 
-/* ListenerSets are not supported yet (their documents are ignored with a warning), so
- * whom a Gateway would let attach changes nothing: the shape is still checked. */
-static void decode_allowed_listeners(struct dctx *c, const struct ynode *n)
+/* Which ListenerSets may attach (§2.5): None unless said otherwise. */
+static void decode_allowed_listeners(struct dctx *c, const struct ynode *n, struct gw_gateway *gw)
 {
 	const char *path = "spec.allowedListeners";
 	struct dval v[1];
@@ -361,12 +361,25 @@ static void decode_allowed_listeners(struct dctx *c, const struct ynode *n)
 	const char *npath = decode_path(c, path, "namespaces");
 	struct dval ns[2];
 	DECODE_FIELDS(c, v[0].val, npath, route_namespaces_fields, ns);
-	if (ns[0].val)
-		decode_enum(c, ns[0].val, decode_path(c, npath, "from"), listener_froms, 4);
-	if (ns[1].val) {
-		struct gw_label_selector sel;
-		decode_label_selector(c, ns[1].val, decode_path(c, npath, "selector"), &sel);
+	/* The CRD defaults from to None, also when namespaces is given without it. */
+	if (ns[0].val) {
+		int from = decode_enum(c, ns[0].val, decode_path(c, npath, "from"), listener_froms, 4);
+		if (from >= 0)
+			gw->allowed_listeners_from = listener_from_values[from];
 	}
+	if (ns[1].val)
+		decode_label_selector(c, ns[1].val, decode_path(c, npath, "selector"), &gw->allowed_listeners_selector);
+	if (gw->allowed_listeners_from == GW_FROM_SELECTOR && !ns[1].val)
+		decode_error(c, v[0].val, npath, "selector must be specified when from is \"Selector\"");
+}
+
+void decode_listeners(struct dctx *c, const struct ynode *seq, struct gw_listener **out, size_t *n)
+{
+	*out = arena_alloc(c->a, (seq->count ? seq->count : 1) * sizeof **out);
+	*n = seq->count;
+	for (size_t i = 0; i < seq->count; i++)
+		decode_listener(c, seq->items[i], decode_path_index(c, "spec.listeners", i), &(*out)[i]);
+	check_listeners(c, seq, *out, *n);
 }
 
 void decode_gateway(struct dctx *c, const struct ynode *spec, struct gw_gateway *gw)
@@ -375,20 +388,15 @@ void decode_gateway(struct dctx *c, const struct ynode *spec, struct gw_gateway 
 	DECODE_FIELDS(c, spec, "spec", gateway_fields, v);
 	if (v[0].val)
 		gw->gateway_class_name = v[0].val->scalar;
-	if (v[1].val) {
-		const struct ynode *seq = v[1].val;
-		gw->listeners = arena_alloc(c->a, seq->count * sizeof *gw->listeners);
-		gw->nlisteners = seq->count;
-		for (size_t i = 0; i < seq->count; i++)
-			decode_listener(c, seq->items[i], decode_path_index(c, "spec.listeners", i), &gw->listeners[i]);
-		check_listeners(c, seq, gw->listeners, gw->nlisteners);
-	}
+	gw->allowed_listeners_from = GW_FROM_NONE;
+	if (v[1].val)
+		decode_listeners(c, v[1].val, &gw->listeners, &gw->nlisteners);
 	if (v[2].val)
 		decode_addresses(c, v[2].val, gw);
 	if (v[3].val)
 		decode_infrastructure(c, &v[3]);
 	if (v[4].val)
-		decode_allowed_listeners(c, v[4].val);
+		decode_allowed_listeners(c, v[4].val, gw);
 	if (v[5].val) {
 		/* frontend client-certificate validation and the backend client certificate
 		 * change what is accepted and sent: never ignored */

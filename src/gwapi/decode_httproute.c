@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* decode_httproute: HTTPRoute spec (GATEWAY-API.md §2.6), with the CRD defaults filled
  * in (one PathPrefix "/" rule, PathPrefix "/" matches, weight 1) so compile never
- * sees an empty list. Features this version does not implement (filters, regular
- * expressions, query parameters, timeouts, retry, session persistence) are checked
- * for shape and then refused by name, never silently ignored. */
+ * sees an empty list. Features this version does not implement (filters, timeouts,
+ * retry, session persistence) are checked for shape and then refused by name, never
+ * silently ignored. */
 #include <string.h>
 #include <strings.h>
 
@@ -489,7 +489,9 @@ static void decode_path_match(struct dctx *c, const struct ynode *n, const char 
 	if (v[1].val)
 		m->path = v[1].val->scalar;
 	if (m->path_type == GW_PATH_REGEX) {
-		decode_error(c, v[0].val, decode_path(c, path, "type"), "\"RegularExpression\" is not supported yet");
+		/* the CRD default "/" applies to every type: as a pattern it matches "/" only */
+		if (v[1].val)
+			decode_regex(c, v[1].val, decode_path(c, path, "value"));
 		return;
 	}
 	const char *problem = validate_path_problem(m->path);
@@ -522,8 +524,8 @@ static void decode_name_matches(struct dctx *c, const struct ynode *seq, const c
 			continue;
 		if (!v[1].val || !v[2].val)
 			continue;
-		if (type == GW_MATCH_REGEX && is_header)
-			decode_error(c, v[0].val, decode_path(c, ip, "type"), "\"RegularExpression\" is not supported yet");
+		if (type == GW_MATCH_REGEX && !decode_regex(c, v[2].val, decode_path(c, ip, "value")))
+			continue;
 		const char *name = v[1].val->scalar;
 		bool repeated = false;
 		for (size_t k = 0; k < n && !repeated; k++)
@@ -551,11 +553,9 @@ static void decode_match(struct dctx *c, const struct ynode *n, const char *path
 		decode_path_match(c, v[0].val, decode_path(c, path, "path"), m);
 	if (v[1].val)
 		decode_name_matches(c, v[1].val, decode_path(c, path, "headers"), true, &m->headers, &m->nheaders);
-	if (v[2].val) {
+	if (v[2].val)
 		decode_name_matches(c, v[2].val, decode_path(c, path, "queryParams"), false, &m->query_params,
 				    &m->nquery_params);
-		decode_unsupported(c, &v[2], path, "queryParams");
-	}
 	if (v[3].val) {
 		int meth = decode_enum(c, v[3].val, decode_path(c, path, "method"), gw_method_names + 1,
 				       GW_METHOD_PATCH);

@@ -133,8 +133,28 @@ struct gw_gateway {
 	size_t nlisteners;
 	struct gw_address *addresses;
 	size_t naddresses;
+	/* spec.allowedListeners.namespaces: which ListenerSets may attach (default None) */
+	enum gw_from allowed_listeners_from;
+	struct gw_label_selector allowed_listeners_selector;
 	/* status */
 	bool is_ours;                /* its class is ours */
+	struct gw_conditions conditions;
+	int32_t attached_listener_sets; /* ListenerSets attached and Accepted */
+};
+
+/* ---- ListenerSet (gateway.networking.k8s.io/v1, GATEWAY-API.md §2.5) ---- */
+
+struct gw_listenerset {
+	struct gw_meta meta;
+	const char *parent_group;    /* default GW_GROUP */
+	const char *parent_kind;     /* default "Gateway" */
+	const char *parent_ns;       /* default: the ListenerSet's namespace */
+	const char *parent_name;
+	struct gw_pos parent_pos;
+	struct gw_listener *listeners; /* same shape and rules as a Gateway's */
+	size_t nlisteners;
+	/* status */
+	struct gw_gateway *gateway;  /* the parent, when it is ours and lets us attach */
 	struct gw_conditions conditions;
 };
 
@@ -201,8 +221,9 @@ struct gw_http_rule {
 
 /* One listener a route attached to, with the hostnames it serves there. */
 struct gw_attachment {
-	struct gw_gateway *gateway;
-	size_t listener;             /* index into gateway->listeners */
+	struct gw_gateway *gateway;  /* the Gateway that serves it (a ListenerSet's parent) */
+	struct gw_listenerset *listenerset; /* NULL: a listener of the Gateway itself */
+	size_t listener;             /* index into gateway->listeners, or listenerset->listeners */
 	const char **hostnames;      /* the intersection; a single NULL entry = any host */
 	size_t nhostnames;
 };
@@ -246,6 +267,77 @@ struct gw_backend {
 	struct gw_conditions conditions;
 };
 
+/* ---- Service (v1) and EndpointSlice (discovery.k8s.io/v1): a Service named the
+ * Kubernetes way, its endpoints given statically by EndpointSlices ---- */
+
+enum gw_service_type {
+	GW_SERVICE_CLUSTER_IP, GW_SERVICE_EXTERNAL_NAME, GW_SERVICE_NODE_PORT, GW_SERVICE_LOAD_BALANCER
+};
+
+struct gw_service_port {
+	const char *name;            /* "" when unset (allowed for a single port) */
+	uint16_t port;
+	uint16_t target_port;        /* numeric targetPort; 0 when named (default: port) */
+	const char *target_port_name; /* named targetPort, or NULL */
+	const char *protocol;        /* default "TCP" */
+	const char *app_protocol;    /* NULL = unset */
+	struct gw_pos pos;
+};
+
+struct gw_service {
+	struct gw_meta meta;
+	enum gw_service_type type;   /* default ClusterIP */
+	const char *external_name;   /* ExternalName only */
+	bool has_selector;           /* its Pods are unknown here: only EndpointSlices count */
+	struct gw_service_port *ports;
+	size_t nports;
+};
+
+enum gw_address_type { GW_ADDRESS_IPV4, GW_ADDRESS_IPV6, GW_ADDRESS_FQDN };
+
+struct gw_slice_endpoint {
+	const char **addresses;
+	size_t naddresses;
+	bool ready;                  /* conditions.ready; unset counts as ready (Kubernetes) */
+	struct gw_pos pos;
+};
+
+struct gw_slice_port {
+	const char *name;            /* "" when unset */
+	uint16_t port;               /* 0 when unset */
+	const char *protocol;        /* default "TCP" */
+	const char *app_protocol;
+};
+
+struct gw_endpointslice {
+	struct gw_meta meta;
+	const char *service_name;    /* label kubernetes.io/service-name, NULL when absent */
+	enum gw_address_type address_type;
+	struct gw_slice_endpoint *endpoints;
+	size_t nendpoints;
+	struct gw_slice_port *ports;
+	size_t nports;
+};
+
+/* ---- ReferenceGrant (v1, v1beta1; §2.10) ---- */
+
+struct gw_grant_from {
+	const char *group, *kind, *ns;
+};
+
+struct gw_grant_to {
+	const char *group, *kind;
+	const char *name;            /* NULL = every object of that kind */
+};
+
+struct gw_referencegrant {
+	struct gw_meta meta;
+	struct gw_grant_from *from;
+	size_t nfrom;
+	struct gw_grant_to *to;
+	size_t nto;
+};
+
 /* ---- Namespace (v1; labels for allowedRoutes selectors) ---- */
 
 struct gw_namespace {
@@ -263,6 +355,13 @@ struct gw_model {
 	struct gw_httproute **httproutes;         size_t nhttproutes;
 	struct gw_backend **backends;             size_t nbackends;
 	struct gw_namespace **namespaces;         size_t nnamespaces;
+	struct gw_service **services;             size_t nservices;
+	struct gw_endpointslice **endpointslices; size_t nendpointslices;
+	struct gw_referencegrant **referencegrants; size_t nreferencegrants;
+	struct gw_listenerset **listenersets;     size_t nlistenersets;
+	/* Backends that resolve builds for Service backendRefs (one per Service and port,
+	 * kind "Service", name "name:port"), after the Backend kinds in the image */
+	struct gw_backend **service_backends;     size_t nservice_backends;
 	/* every object above, in load order, for status output */
 	struct gw_meta **all;                     size_t nall;
 };

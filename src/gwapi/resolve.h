@@ -24,14 +24,24 @@ const char *resolve_object_name(struct arena *a, const struct gw_meta *meta);
 bool resolve_hostname_is_wildcard(const char *h);
 bool resolve_wildcard_covers(const char *wildcard, const char *name);
 
-/* Why an HTTPRoute rule cannot be implemented in this version (a RegularExpression
- * path, header or query match), or NULL when it can. resolve reports such rules as
- * UnsupportedValue; compile leaves them out of the image. */
+/* Why an HTTPRoute rule cannot be implemented in this version, or NULL when it can.
+ * resolve reports such rules as UnsupportedValue; compile leaves them out of the image. */
 const char *resolve_rule_unsupported(const struct gw_http_rule *r);
+
+/* Does the label selector select namespace ns (its Namespace object's labels, plus
+ * kubernetes.io/metadata.name)? An empty selector selects every namespace. */
+bool attach_namespace_selected(const struct gw_model *m, const struct gw_label_selector *sel,
+			       const char *ns);
 
 /* Stage 2: route attachment (fills parents, attachments, listener attachedRoutes). */
 void attach_routes(struct arena *a, struct gw_model *m, struct diag_list *dl);
-/* Stage 3: backendRefs (fills resolved, and each parent's ResolvedRefs condition). */
+/* Does a ReferenceGrant in to_ns let from_kind objects in from_ns refer to to_name
+ * (of to_group/to_kind) there? (§2.10) */
+bool refs_granted(const struct gw_model *m, const char *from_group, const char *from_kind,
+		  const char *from_ns, const char *to_group, const char *to_kind, const char *to_ns,
+		  const char *to_name);
+/* Stage 3: backendRefs (fills resolved, and each parent's ResolvedRefs condition);
+ * builds m->service_backends for the Service ports that refs name. */
 void refs_resolve_routes(struct arena *a, struct gw_model *m, struct diag_list *dl);
 
 #endif

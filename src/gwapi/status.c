@@ -11,7 +11,7 @@
 #include "base/log.h"
 #include "gwapi/gwapi.h"
 
-enum obj_type { OBJ_OTHER, OBJ_CLASS, OBJ_GATEWAY, OBJ_ROUTE, OBJ_BACKEND };
+enum obj_type { OBJ_OTHER, OBJ_CLASS, OBJ_GATEWAY, OBJ_ROUTE, OBJ_BACKEND, OBJ_LISTENERSET };
 
 struct obj_entry {
 	const struct gw_meta *meta;
@@ -91,20 +91,34 @@ static void listener_json(struct buf *b, const struct gw_listener *l)
 	buf_putc(b, '}');
 }
 
+static void listeners_json(struct buf *b, const struct gw_listener *ls, size_t n)
+{
+	buf_putc(b, ',');
+	json_key(b, "listeners");
+	buf_putc(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_putc(b, ',');
+		listener_json(b, &ls[i]);
+	}
+	buf_putc(b, ']');
+}
+
 static void gateway_json(struct buf *b, const struct gw_gateway *gw)
 {
 	conditions_json(b, &gw->conditions);
 	if (!gw->is_ours)
 		return;
-	buf_putc(b, ',');
-	json_key(b, "listeners");
-	buf_putc(b, '[');
-	for (size_t i = 0; i < gw->nlisteners; i++) {
-		if (i)
-			buf_putc(b, ',');
-		listener_json(b, &gw->listeners[i]);
-	}
-	buf_putc(b, ']');
+	listeners_json(b, gw->listeners, gw->nlisteners);
+	buf_printf(b, ",\"attachedListenerSets\":%" PRId32, gw->attached_listener_sets);
+}
+
+/* §4.5: a ListenerSet nobody of ours reconciles keeps the CRD's default conditions. */
+static void listenerset_json(struct buf *b, const struct gw_listenerset *s)
+{
+	conditions_json(b, &s->conditions);
+	if (s->conditions.count && strcmp(s->conditions.items[0].status, "Unknown") != 0)
+		listeners_json(b, s->listeners, s->nlisteners);
 }
 
 static void parent_ref_json(struct buf *b, const struct gw_parent_ref *pr, const char *route_ns)
@@ -193,6 +207,9 @@ static void resource_json(struct buf *b, const struct gw_meta *meta, enum obj_ty
 	case OBJ_ROUTE:
 		route_json(b, (const struct gw_httproute *)meta, controller_name);
 		break;
+	case OBJ_LISTENERSET:
+		listenerset_json(b, (const struct gw_listenerset *)meta);
+		break;
 	case OBJ_BACKEND: {
 		const struct gw_backend *be = (const struct gw_backend *)meta;
 		if (be->conditions.count)
@@ -207,7 +224,7 @@ static void resource_json(struct buf *b, const struct gw_meta *meta, enum obj_ty
 
 void gwapi_status_json(const struct gw_model *m, const char *controller_name, struct buf *out)
 {
-	size_t n = m->ngatewayclasses + m->ngateways + m->nhttproutes + m->nbackends;
+	size_t n = m->ngatewayclasses + m->ngateways + m->nhttproutes + m->nbackends + m->nlistenersets;
 	struct obj_entry *idx = calloc(n + 1, sizeof *idx);
 	size_t k = 0;
 	if (!idx)
@@ -220,6 +237,8 @@ void gwapi_status_json(const struct gw_model *m, const char *controller_name, st
 		k = index_add(idx, k, &m->httproutes[i]->meta, OBJ_ROUTE);
 	for (size_t i = 0; i < m->nbackends; i++)
 		k = index_add(idx, k, &m->backends[i]->meta, OBJ_BACKEND);
+	for (size_t i = 0; i < m->nlistenersets; i++)
+		k = index_add(idx, k, &m->listenersets[i]->meta, OBJ_LISTENERSET);
 	qsort(idx, k, sizeof *idx, entry_cmp);
 
 	buf_putc(out, '[');

@@ -40,6 +40,8 @@ struct admin {
 	struct ev_loop *loop;
 	int fd;
 	ev_io accept_io;
+	ev_timer accept_retry;    /* accepting paused: out of fds or memory */
+	ev_tstamp accept_warned;
 	struct admin_hooks hooks;
 	struct admin_conn *conns;
 	int nconns;
@@ -200,6 +202,12 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+static void on_accept_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct admin *a = w->data;
+	ev_io_start(loop, &a->accept_io);
+}
+
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct admin *a = w->data;
@@ -208,8 +216,17 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (ev_now(loop) - a->accept_warned >= 10.) {
 				log_warn("admin: accept");
+				a->accept_warned = ev_now(loop);
+			}
+			/* EMFILE and the like: the connection stays queued, and the
+			 * level-triggered watcher would fire again at once; wait instead. */
+			ev_io_stop(loop, &a->accept_io);
+			ev_timer_set(&a->accept_retry, 0.5, 0.);
+			ev_timer_start(loop, &a->accept_retry);
 			return;
 		}
 		if (a->nconns >= ADMIN_MAX_CONNS) {
@@ -297,6 +314,8 @@ struct admin *admin_start(struct ev_loop *loop, const char *listen_addr, const s
 	ev_io_init(&a->accept_io, on_accept, fd, EV_READ);
 	a->accept_io.data = a;
 	ev_io_start(loop, &a->accept_io);
+	ev_init(&a->accept_retry, on_accept_retry);
+	a->accept_retry.data = a;
 	return a;
 }
 
@@ -307,6 +326,7 @@ void admin_stop(struct admin *a)
 	while (a->conns)
 		conn_close(a->conns);
 	ev_io_stop(a->loop, &a->accept_io);
+	ev_timer_stop(a->loop, &a->accept_retry);
 	close(a->fd);
 	free(a);
 }

@@ -42,6 +42,8 @@ struct control {
 	char *path;               /* owned */
 	int fd;
 	ev_io accept_io;
+	ev_timer accept_retry;    /* accepting paused: out of fds or memory */
+	ev_tstamp accept_warned;
 	control_command_fn fn;
 	void *ctx;
 	struct ctl_conn *conns;
@@ -188,6 +190,12 @@ static void on_conn_readable(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+static void on_accept_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct control *c = w->data;
+	ev_io_start(loop, &c->accept_io);
+}
+
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct control *c = w->data;
@@ -196,8 +204,17 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (ev_now(loop) - c->accept_warned >= 10.) {
 				log_warn("control: accept");
+				c->accept_warned = ev_now(loop);
+			}
+			/* EMFILE and the like: the connection stays queued, and the
+			 * level-triggered watcher would fire again at once; wait instead. */
+			ev_io_stop(loop, &c->accept_io);
+			ev_timer_set(&c->accept_retry, 0.5, 0.);
+			ev_timer_start(loop, &c->accept_retry);
 			return;
 		}
 		if (c->nconns >= CONTROL_MAX_CONNS) {
@@ -309,6 +326,8 @@ struct control *control_start(struct ev_loop *loop, const char *path, control_co
 	ev_io_init(&c->accept_io, on_accept, fd, EV_READ);
 	c->accept_io.data = c;
 	ev_io_start(loop, &c->accept_io);
+	ev_init(&c->accept_retry, on_accept_retry);
+	c->accept_retry.data = c;
 	return c;
 }
 
@@ -319,6 +338,7 @@ void control_stop(struct control *c)
 	while (c->conns)
 		conn_close(c->conns);
 	ev_io_stop(c->loop, &c->accept_io);
+	ev_timer_stop(c->loop, &c->accept_retry);
 	close(c->fd);
 	unlink(c->path);
 	free(c->path);

@@ -6,7 +6,9 @@
 
 #include "ops/status_doc.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #include "base/arena.h"
@@ -35,8 +37,8 @@ static void put_resources(struct buf *out, const char *resources, size_t len)
 	arena_fini(&a);
 }
 
-void status_doc_json(struct buf *out, uint64_t generation, bool stale,
-		     const char *resources, size_t len)
+static void put_status(struct buf *out, uint64_t generation, bool stale, const char *resources,
+		       size_t len, bool with_backends, const char *backends, size_t blen)
 {
 	buf_putc(out, '{');
 	json_key(out, "generation");
@@ -48,7 +50,30 @@ void status_doc_json(struct buf *out, uint64_t generation, bool stale,
 	json_key(out, "stale");
 	buf_puts(out, stale ? "true," : "false,");
 	put_resources(out, resources, len);
+	if (with_backends) {
+		struct arena a;
+		arena_init(&a);
+		buf_putc(out, ',');
+		json_key(out, "backends");
+		if (is_array(&a, backends, blen, NULL))
+			buf_append(out, backends, blen);
+		else
+			buf_puts(out, "[]");
+		arena_fini(&a);
+	}
 	buf_putc(out, '}');
+}
+
+void status_doc_json(struct buf *out, uint64_t generation, bool stale,
+		     const char *resources, size_t len)
+{
+	put_status(out, generation, stale, resources, len, false, NULL, 0);
+}
+
+void status_doc_json_full(struct buf *out, uint64_t generation, bool stale,
+			  const char *resources, size_t len, const char *backends, size_t blen)
+{
+	put_status(out, generation, stale, resources, len, true, backends, blen);
 }
 
 void status_doc_check_json(struct buf *out, bool ok, const char *resources, size_t len,
@@ -200,6 +225,44 @@ static void put_resource(struct buf *out, struct arena *a, const struct jval *r)
 void status_doc_table(struct buf *out, uint64_t generation, bool stale,
 		      const char *resources, size_t len)
 {
+	status_doc_table_full(out, generation, stale, resources, len, NULL, 0);
+}
+
+/* "BACKEND  ENDPOINT  HEALTH", one line per endpoint, the name on the first. */
+static void put_backends_table(struct buf *out, struct arena *a, const char *backends,
+			       size_t blen)
+{
+	const struct jval *list = NULL;
+	if (!is_array(a, backends, blen, &list) || jtree_len(list) == 0)
+		return;
+	buf_putc(out, '\n');
+	put_row(out, "BACKEND", "");
+	buf_puts(out, "ENDPOINT                    HEALTH\n");
+	for (size_t i = 0; i < jtree_len(list); i++) {
+		const struct jval *b = jtree_at(list, i);
+		const char *name = jtree_get_str(b, "name");
+		const struct jval *eps = jtree_get(b, "endpoints");
+		size_t n = jtree_len(eps);
+		if (n == 0) {
+			put_row(out, name ? name : "?", "");
+			buf_puts(out, "-                           (no endpoints)\n");
+		}
+		for (size_t k = 0; k < n; k++) {
+			const struct jval *e = jtree_at(eps, k);
+			const char *addr = jtree_get_str(e, "address");
+			const char *health = jtree_get_str(e, "health");
+			size_t start = out->len;
+			put_row(out, k == 0 && name ? name : "", "");
+			buf_puts(out, addr ? addr : "?");
+			pad_to(out, start, COL_KIND + COL_NAME + 28);
+			buf_printf(out, "%s\n", health ? health : "?");
+		}
+	}
+}
+
+void status_doc_table_full(struct buf *out, uint64_t generation, bool stale,
+			   const char *resources, size_t len, const char *backends, size_t blen)
+{
 	struct arena a;
 	arena_init(&a);
 	const struct jval *list = NULL;
@@ -210,12 +273,60 @@ void status_doc_table(struct buf *out, uint64_t generation, bool stale,
 		buf_puts(out, "no generation active\n");
 	if (!is_array(&a, resources, len, &list) || jtree_len(list) == 0) {
 		buf_puts(out, "no resources\n");
-		arena_fini(&a);
+	} else {
+		put_row(out, "KIND", "NAME");
+		buf_puts(out, "STATUS\n");
+		for (size_t i = 0; i < jtree_len(list); i++)
+			put_resource(out, &a, jtree_at(list, i));
+	}
+	put_backends_table(out, &a, backends, blen);
+	arena_fini(&a);
+}
+
+/* "10.0.0.1:8080", "[::1]:8080" or "unix:/path". */
+static void put_endpoint_address(struct buf *out, const struct img_header *img,
+				 const struct img_endpoint *ep)
+{
+	if (ep->kind == IMG_ENDPOINT_UNIX) {
+		buf_puts(out, "unix:");
+		buf_append(out, img_str_ptr(img, ep->path), ep->path.len);
 		return;
 	}
-	put_row(out, "KIND", "NAME");
-	buf_puts(out, "STATUS\n");
-	for (size_t i = 0; i < jtree_len(list); i++)
-		put_resource(out, &a, jtree_at(list, i));
-	arena_fini(&a);
+	char text[INET6_ADDRSTRLEN];
+	int family = ep->family == AF_INET6 ? AF_INET6 : AF_INET;
+	if (inet_ntop(family, ep->addr, text, sizeof text) == NULL)
+		strcpy(text, "?");
+	buf_printf(out, family == AF_INET6 ? "[%s]:%u" : "%s:%u", text, (unsigned)ep->port);
+}
+
+void status_doc_backends(struct buf *out, const struct img_header *img)
+{
+	const struct img_backend *bs = IMG_ARRAY(img, img->backends, struct img_backend);
+	const struct img_endpoint *eps = IMG_ARRAY(img, img->endpoints, struct img_endpoint);
+	struct buf addr = BUF_INIT;
+	buf_putc(out, '[');
+	for (uint32_t i = 0; i < img->backends.count; i++) {
+		const struct img_backend *b = &bs[i];
+		buf_puts(out, i ? ",{" : "{");
+		json_key(out, "name");
+		json_strn(out, img_str_ptr(img, b->name), b->name.len);
+		buf_putc(out, ',');
+		json_key(out, "endpoints");
+		buf_putc(out, '[');
+		uint32_t first = (b->endpoints.off - img->endpoints.off) / (uint32_t)sizeof(struct img_endpoint);
+		for (uint32_t k = 0; k < b->endpoints.count && first + k < img->endpoints.count; k++) {
+			addr.len = 0;
+			put_endpoint_address(&addr, img, &eps[first + k]);
+			buf_puts(out, k ? ",{" : "{");
+			json_key(out, "address");
+			json_strn(out, addr.data, addr.len);
+			buf_putc(out, ',');
+			json_key(out, "health");
+			json_str(out, "healthy");
+			buf_putc(out, '}');
+		}
+		buf_puts(out, "]}");
+	}
+	buf_putc(out, ']');
+	buf_free(&addr);
 }

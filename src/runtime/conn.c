@@ -19,6 +19,8 @@
 
 #include "base/log.h"
 #include "runtime/h1_write.h"
+#include "runtime/reqlog.h"
+#include "runtime/reqstats.h"
 #include "runtime/router.h"
 #include "runtime/upstream.h"
 #include "runtime/worker.h"
@@ -33,11 +35,23 @@ const char *const conn_state_name[] = {"idle", "head", "proxy", "reply", "linger
 static void conn_on_io(struct ev_loop *loop, ev_io *io, int revents);
 static void conn_on_timer(struct ev_loop *loop, ev_timer *t, int revents);
 
-/* The single hand-over point of a request's facts (struct conn_reqlog) to the access
- * log and the metrics, which come later: they read c->log here, synchronously.
- * Afterwards the record is cleared so a request is reported once. */
+static void conn_peer_text(struct conn *c);
+
+/* The single hand-over point of a request's facts (struct conn_reqlog) to the metrics
+ * (counted here, runtime/reqstats) and the access log (a record copied into this
+ * worker's ring, runtime/reqlog; the main thread formats and writes it). Afterwards
+ * the record is cleared so a request is reported once. */
 static void conn_request_log(struct conn *c)
 {
+	struct worker *w = c->w;
+	if (c->peer_ip_len == 0)
+		conn_peer_text(c);
+	/* A head that never parsed (400, 408, 431...): what arrived of it counts. */
+	if (c->head_len == 0)
+		c->log.bytes_in = c->in_end;
+	reqstats_count(c->wg != NULL ? c->wg->stats : w->stats_nogen, &c->log);
+	reqlog_push(w->logring, &c->log, c->wg != NULL ? c->wg->gen->img : NULL, c->peer_ip,
+		    c->peer_ip_len);
 	memset(&c->log, 0, sizeof c->log);
 }
 
@@ -45,6 +59,7 @@ static const char *conn_error_body(int status)
 {
 	switch (status) {
 	case 408: return "request timeout\n";
+	case 414: return "uri too long\n";
 	case 413: return "payload too large\n";
 	case 431: return "request header fields too large\n";
 	case 501: return "not implemented\n";
@@ -115,7 +130,13 @@ void conn_set_deadline(struct conn *c, ev_tstamp at)
 
 void conn_touch(struct conn *c)
 {
-	conn_set_deadline(c, ev_now(c->w->loop) + c->w->lim->idle_timeout);
+	const struct rt_limits *lim = c->w->lim;
+	ev_tstamp at = ev_now(c->w->loop) + lim->idle_timeout;
+	/* request_timeout bounds the whole request, however steadily it trickles in. */
+	if (lim->request_timeout > 0 && c->state == CONN_PROXY && !c->body_done &&
+	    c->log.t_start + lim->request_timeout < at)
+		at = c->log.t_start + lim->request_timeout;
+	conn_set_deadline(c, at);
 }
 
 static void conn_release_buf(struct worker *w, char **buf, uint32_t *cap)
@@ -271,6 +292,9 @@ int conn_reply(struct conn *c, int status, const char *body, bool close)
 	enum h1_conn_field cf = !c->keep_alive ? H1_CONN_CLOSE
 			      : c->http10 ? H1_CONN_KEEP_ALIVE : H1_CONN_NONE;
 	c->hout_len = (uint32_t)h1_write_error(c->hout, c->hout_cap, status, body, cf, c->is_head);
+	size_t blen = c->is_head ? 0 : strlen(body);
+	/* Only interim heads went out before: what this reply adds beyond its body is head. */
+	c->log.head_bytes_out = c->log.bytes_out + (c->hout_len > blen ? c->hout_len - blen : 0);
 	c->hout_off = 0;
 	c->hout_is_req = false;
 	c->resp_started = true;
@@ -360,9 +384,13 @@ static int conn_start_request(struct conn *c)
 
 	c->log.t_head = ev_now(w->loop);
 	c->log.req = req;
+	reqlog_begin(w->logring, &c->log, req);
 	c->http10 = req->minor_version == 0;
 	c->is_head = req->method_len == 4 && memcmp(req->method, "HEAD", 4) == 0;
 	c->keep_alive = req->keep_alive && !w->draining;
+	/* max_requests_per_connection: the last one is answered with Connection: close. */
+	if (++c->nrequests >= w->lim->max_requests && w->lim->max_requests != 0)
+		c->keep_alive = false;
 	c->scan_off = c->fwd_off = c->head_len;
 	switch (req->body) {
 	case H1_BODY_LENGTH:
@@ -404,6 +432,7 @@ static int conn_start_request(struct conn *c)
 		.path = req->path, .path_len = req->path_len,
 		.query = req->query, .query_len = req->query_len,
 		.method = method, .headers = req->headers, .nheaders = req->nheaders,
+		.regex = g->regex, .scratch = w->rx,
 	};
 	const struct img_rule *rule = router_match(g->img, l, &rq);
 	c->log.rule = rule;
@@ -415,8 +444,9 @@ static int conn_start_request(struct conn *c)
 		return conn_reply(c, 500, "no backend\n", false);
 	const struct img_backend *be = &g->backends[b];
 	c->log.backend = be;
+	/* Gateway API §3.6: a backend that exists but has no ready endpoint: 503. */
 	if (be->endpoints.count == 0)
-		return conn_reply(c, 502, "no healthy upstream\n", false);
+		return conn_reply(c, 503, "no healthy upstream\n", false);
 	uint32_t rel = be->endpoints.off - g->img->endpoints.off;
 	uint32_t first = rel / (uint32_t)sizeof(struct img_endpoint);
 	if (be->endpoints.off < g->img->endpoints.off || rel % sizeof(struct img_endpoint) != 0 ||
@@ -435,10 +465,30 @@ static int conn_start_request(struct conn *c)
 	return proxy_start(c, p);
 }
 
+/* True when the request line is longer than max_request_line (RFC 9112 §3: a server
+ * answers 414 to a request-target longer than it is willing to read). The few empty
+ * lines that the parser skips before it do not count. */
+static bool conn_line_too_long(const struct conn *c, size_t max)
+{
+	const char *p = c->in;
+	size_t n = c->in_end;
+	for (int i = 0; i < 4 && n >= 2 && p[0] == '\r' && p[1] == '\n'; i++) {
+		p += 2;
+		n -= 2;
+	}
+	size_t scan = n < max + 2 ? n : max + 2;
+	const char *nl = memchr(p, '\n', scan);
+	return nl != NULL ? (size_t)(nl - p) > max + 1 : n > max + 1;
+}
+
 static int conn_parse_head(struct conn *c)
 {
 	struct worker *w = c->w;
 	struct h1_limits lim = {w->lim->max_header_bytes, w->lim->max_headers};
+	if (conn_line_too_long(c, w->lim->max_request_line)) {
+		c->log.error = "request line too long";
+		return conn_reply(c, 414, conn_error_body(414), true);
+	}
 	int r = h1_parse_request(c->in, c->in_end, &lim, &c->req, w->hdrs, w->lim->parse_headers);
 	if (r == H1_INCOMPLETE) {
 		conn_set_deadline(c, c->log.t_start + w->lim->header_timeout);
@@ -515,8 +565,14 @@ static int conn_read_head(struct conn *c)
 			c->state = CONN_HEAD;
 			c->log.t_start = ev_now(w->loop);
 		}
-		/* A head ends with a line feed: parse only when one arrived. */
+		/* A head ends with a line feed: parse only when one arrived, or when the
+		 * request line is already too long to wait for its end. */
 		if (memchr(c->in + old, '\n', (size_t)n) == NULL) {
+			if (c->in_end > w->lim->max_request_line + 1 &&
+			    conn_line_too_long(c, w->lim->max_request_line)) {
+				c->log.error = "request line too long";
+				return conn_reply(c, 414, conn_error_body(414), true);
+			}
 			conn_set_deadline(c, c->log.t_start + w->lim->header_timeout);
 			continue;
 		}
@@ -617,6 +673,15 @@ static void conn_on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 			return;
 		break;
 	case CONN_PROXY:
+		if (c->w->lim->request_timeout > 0 && !c->body_done &&
+		    now >= c->log.t_start + c->w->lim->request_timeout - 1e-3) {
+			/* The request did not arrive in time: 408 if nothing of a response went
+			 * out yet (RFC 9110 §15.5.9), else only the close can tell. */
+			c->log.error = "request timeout";
+			if (conn_reply(c, 408, conn_error_body(408), true) < 0)
+				return;
+			break;
+		}
 		if (proxy_timeout(c) < 0)
 			return;
 		break;

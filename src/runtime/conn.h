@@ -57,6 +57,12 @@ struct conn_reqlog {
 	const struct img_backend *backend;    /* NULL = none */
 	const struct upool *upstream;         /* ->name is the upstream address; NULL = none */
 	const char *error;        /* static text when gatewayd answered or gave up */
+	/* From reqlog_begin at the parsed head (pointers into the head, like req): */
+	uint64_t request_id;      /* sent as X-Request-Id unless the client sent one */
+	const char *client_rid;   /* the client's X-Request-Id value; NULL = none */
+	const char *referer, *user_agent;  /* captured for the combined format only */
+	uint32_t client_rid_len, referer_len, user_agent_len;
+	uint64_t head_bytes_out;  /* of bytes_out, response heads (the rest is body) */
 };
 
 struct conn {
@@ -88,6 +94,7 @@ struct conn {
 	 * body (pipelined requests) stay for the next request. */
 	char *in;
 	uint32_t in_cap, in_end;
+	uint32_t nrequests;        /* requests started on this connection (limit) */
 
 	/* Everything from here on belongs to one request and is zeroed after it. */
 	uint32_t head_len, fwd_off, scan_off;

@@ -16,6 +16,7 @@
 
 #include "base/log.h"
 #include "runtime/h1_write.h"
+#include "runtime/reqlog.h"
 #include "runtime/upstream.h"
 #include "runtime/worker.h"
 
@@ -78,11 +79,15 @@ static int proxy_connect(struct conn *c, bool fresh)
 
 int proxy_start(struct conn *c, struct upool *pool)
 {
-	if (hout_reserve(c, h1_request_bound(c->head_len, c->req.nheaders)) < 0) {
+	/* Envoy's behaviour: the backend gets the request id unless the client set one. */
+	char rid[32];
+	size_t rid_len = c->log.client_rid == NULL ? reqlog_id_field(c->log.request_id, rid) : 0;
+	if (hout_reserve(c, h1_request_bound(c->head_len, c->req.nheaders) + rid_len) < 0) {
 		conn_close(c, "out of memory");
 		return -1;
 	}
-	size_t n = h1_write_request(c->hout, c->hout_cap, &c->req, c->peer_ip, c->peer_ip_len);
+	size_t n = h1_write_request_extra(c->hout, c->hout_cap, &c->req, c->peer_ip, c->peer_ip_len,
+					  rid, rid_len);
 	/* The parse scratch is reused by the next parse on this worker. */
 	c->req.headers = NULL;
 	c->req.nheaders = 0;
@@ -342,6 +347,7 @@ static int parse_response(struct conn *c)
 				return -1;
 			}
 			c->hout_len = (uint32_t)h1_write_response(c->hout, c->hout_cap, &resp, H1_CONN_NONE);
+			c->log.head_bytes_out = c->log.bytes_out + c->hout_len;
 			c->hout_off = 0;
 			c->hout_is_req = false;
 		}
@@ -370,6 +376,7 @@ static int parse_response(struct conn *c)
 		return conn_reply(c, 502, "bad upstream response\n", false);
 	}
 	c->hout_len = (uint32_t)n;
+	c->log.head_bytes_out = c->log.bytes_out + n;
 	c->hout_off = 0;
 	c->hout_is_req = false;
 	c->resp_started = true;
@@ -380,6 +387,8 @@ static int parse_response(struct conn *c)
 	return 1;
 }
 
+/* Returns 0, -1 when the connection was closed, or 1 when a 502 replaced the
+ * response (nothing of it had gone to the client yet). */
 static int scan_response_body(struct conn *c)
 {
 	uint32_t avail = c->uin_end - c->uscan;
@@ -394,6 +403,13 @@ static int scan_response_body(struct conn *c)
 	case H1_BODY_CHUNKED: {
 		bool done = false;
 		ssize_t k = h1_chunked_scan(&c->uchunk, c->uin + c->uscan, avail, &done);
+		if (k < 0 && c->hout_off == 0 && !c->hout_is_req) {
+			/* The bad framing came with the head: the client can still get a 502. */
+			c->resp_started = false;
+			c->hout_len = 0;
+			c->log.error = "bad chunked response body";
+			return conn_reply(c, 502, "bad upstream response\n", false);
+		}
 		if (k < 0) {
 			conn_close(c, "bad chunked response body");
 			return -1;
@@ -424,9 +440,11 @@ static int pump_response(struct conn *c, int *budget)
 	bool parsed = false;
 	for (;;) {
 		/* Body bytes that came with the head leave in the same writev. */
-		if (c->rs == RS_BODY && c->uscan < c->uin_end && !c->ubody_done &&
-		    scan_response_body(c) < 0)
-			return -1;
+		if (c->rs == RS_BODY && c->uscan < c->uin_end && !c->ubody_done) {
+			int r = scan_response_body(c);
+			if (r != 0)
+				return r;
+		}
 		if (conn_client_out_pending(c)) {
 			if (!c->client_wr || *budget <= 0)
 				break;
@@ -478,8 +496,9 @@ static int pump_response(struct conn *c, int *budget)
 			if (c->ufwd == c->uin_end)
 				c->ufwd = c->uscan = c->uin_end = 0;
 			if (c->uscan < c->uin_end) {
-				if (scan_response_body(c) < 0)
-					return -1;
+				int r = scan_response_body(c);
+				if (r != 0)
+					return r;
 				continue;
 			}
 		} else if (c->uin_start < c->uin_end && !parsed) {

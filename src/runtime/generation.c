@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "runtime/regex.h"
+
 struct generation *generation_new(const struct store_snapshot *snap, char *err, size_t errlen)
 {
 	struct store_snapshot copy = *snap;
@@ -22,6 +24,16 @@ struct generation *generation_new(const struct store_snapshot *snap, char *err, 
 	if (g == NULL) {
 		snprintf(err, errlen, "out of memory");
 		store_snapshot_close(&copy);
+		return NULL;
+	}
+	/* Regular expressions are compiled here, once per generation on the main thread,
+	 * never per request; they live exactly as long as the image that names them. */
+	char rxerr[200];
+	g->regex = regex_set_new(copy.image, rxerr, sizeof rxerr);
+	if (g->regex == NULL) {
+		snprintf(err, errlen, "generation %llu: %s", (unsigned long long)copy.generation, rxerr);
+		store_snapshot_close(&copy);
+		free(g);
 		return NULL;
 	}
 	atomic_init(&g->refs, 1);
@@ -45,5 +57,6 @@ void generation_unref(struct generation *g)
 	if (atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	store_snapshot_close(&g->snap);
+	regex_set_free(g->regex);
 	free(g);
 }

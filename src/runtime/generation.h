@@ -13,6 +13,8 @@
 #include "compile/image.h"
 #include "store/store.h"
 
+struct regex_set;
+
 struct generation {
 	atomic_uint refs;
 	struct store_snapshot snap;          /* owned: closed by the last unref */
@@ -24,6 +26,7 @@ struct generation {
 	const struct img_rule *rules;
 	const struct img_backend *backends;
 	const struct img_endpoint *endpoints;
+	struct regex_set *regex;              /* owned: the image's patterns, compiled */
 };
 
 /* Takes ownership of *snap (copied; the caller's struct may go away) and checks the

@@ -137,7 +137,10 @@ static bool h1_authority_valid(const char *s, size_t len, bool port_required)
 	return port <= 65535;
 }
 
-/* RFC 9110 §8.6: 1*DIGIT; a list or repeated fields only with one identical value. */
+/* RFC 9110 §8.6: 1*DIGIT, once. RFC 9110 lets a recipient either reject a list or
+ * repeated field of one value or merge it; we reject it, as nginx does, and leading
+ * zeros too: a backend that gave up on "5, 5" or read "010" as octal would frame the
+ * body differently from us (a request smuggled in the body). */
 static int h1_content_length(struct h1_msg *m, const char *v, size_t len)
 {
 	const char *p = v, *e = v + len;
@@ -157,6 +160,10 @@ static int h1_content_length(struct h1_msg *m, const char *v, size_t len)
 			return h1_fail(m, 400, "invalid content-length");
 		if (m->has_cl && n != m->cl)
 			return h1_fail(m, 400, "differing content-length values");
+		if (m->has_cl)
+			return h1_fail(m, 400, "repeated content-length");
+		if (*d == '0' && p - d > 1)
+			return h1_fail(m, 400, "content-length with leading zeros");
 		m->has_cl = true;
 		m->cl = n;
 		while (p < e && H1_IS_WS(*p))
@@ -171,12 +178,18 @@ static int h1_content_length(struct h1_msg *m, const char *v, size_t len)
 }
 
 /* RFC 9112 §6.1: a list of transfer codings. Only bare tokens are accepted: parameters,
- * quotes and empty elements are errors, so that nothing odd is ever read as chunked. */
-static int h1_transfer_encoding(struct h1_msg *m, const char *v, size_t len)
+ * quotes and empty elements are errors, so that nothing odd is ever read as chunked.
+ * Stricter than the RFC, which makes coding names case-insensitive and allows OWS
+ * after the value: "Chunked" or "chunked " is what no real client sends and what
+ * request smuggling tries on a backend that compares bytes (trailing_ws: the field
+ * line had whitespace after the value). */
+static int h1_transfer_encoding(struct h1_msg *m, const char *v, size_t len, bool trailing_ws)
 {
 	const char *p = v, *e = v + len;
 
 	m->te_fields++;
+	if (trailing_ws)
+		return h1_fail(m, 400, "whitespace after transfer-encoding");
 	for (;;) {
 		const char *t = p;
 		while (p < e && h1_tchar[H1_U(*p)])
@@ -185,6 +198,8 @@ static int h1_transfer_encoding(struct h1_msg *m, const char *v, size_t len)
 			return h1_fail(m, 400, "invalid transfer-encoding");
 		m->te_codings++;
 		bool chunked = h1_ieq(t, (size_t)(p - t), "chunked");
+		if (chunked && memcmp(t, "chunked", 7) != 0)
+			return h1_fail(m, 400, "transfer-coding chunked not in lowercase");
 		if (chunked && m->te_chunked)
 			m->te_chunked_twice = true;
 		m->te_chunked |= chunked;
@@ -225,7 +240,8 @@ static void h1_connection(struct h1_msg *m, const char *v, size_t len)
 }
 
 /* Fields whose meaning the parser needs; called once per field line. */
-static int h1_field(struct h1_msg *m, const char *name, size_t nlen, const char *v, size_t vlen)
+static int h1_field(struct h1_msg *m, const char *name, size_t nlen, const char *v, size_t vlen,
+		    bool trailing_ws)
 {
 	switch (nlen) {
 	case 4:
@@ -257,7 +273,7 @@ static int h1_field(struct h1_msg *m, const char *name, size_t nlen, const char 
 		break;
 	case 17:
 		if (h1_ieq(name, nlen, "transfer-encoding"))
-			return h1_transfer_encoding(m, v, vlen);
+			return h1_transfer_encoding(m, v, vlen, trailing_ws);
 		break;
 	}
 	return 0;
@@ -327,7 +343,7 @@ static int h1_fields(struct h1_msg *m, const char **pp, const char *end,
 		hdrs[n].value = value;
 		hdrs[n].value_len = (size_t)(vend - value);
 		n++;
-		if (h1_field(m, name, nlen, value, (size_t)(vend - value)) < 0)
+		if (h1_field(m, name, nlen, value, (size_t)(vend - value), vend != p - 2) < 0)
 			return H1_ERROR;
 	}
 }
@@ -627,7 +643,8 @@ int h1_parse_response(const char *buf, size_t len, const struct h1_limits *lim,
 			return h1_resp_fail(resp, &m, "invalid status-line");
 	}
 	resp->status = (p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0');
-	if (resp->status < 100)
+	/* RFC 9110 §15: values outside 100..599 are invalid. */
+	if (resp->status < 100 || resp->status > 599)
 		return h1_resp_fail(resp, &m, "invalid status code");
 	p += 4;
 	if (p >= end)
@@ -660,13 +677,16 @@ int h1_parse_response(const char *buf, size_t len, const struct h1_limits *lim,
 			return h1_resp_fail(resp, &m, "transfer-encoding in http/1.0");
 		if (m.te_chunked_twice)
 			return h1_resp_fail(resp, &m, "chunked applied twice");
+		/* RFC 9112 §6.3 item 4 would read such a body until the close; forwarded,
+		 * the field would tell the client something else. */
+		if (!m.te_chunked_last)
+			return h1_resp_fail(resp, &m, "chunked is not the final transfer coding");
 	}
 	if (request_method_head || resp->status < 200 || resp->status == 204 ||
 	    resp->status == 304) {
 		resp->body = H1_BODY_NONE;
 	} else if (m.te_fields) {
-		/* RFC 9112 §6.3 item 4: chunked not final means "until close". */
-		resp->body = m.te_chunked_last ? H1_BODY_CHUNKED : H1_BODY_UNTIL_CLOSE;
+		resp->body = H1_BODY_CHUNKED;
 	} else if (m.has_cl) {
 		resp->body = H1_BODY_LENGTH;
 		resp->content_length = m.cl;

@@ -146,6 +146,13 @@ size_t h1_response_bound(size_t head_len, size_t nheaders)
 size_t h1_write_request(char *buf, size_t cap, const struct h1_request *req,
 			const char *client_ip, size_t ip_len)
 {
+	return h1_write_request_extra(buf, cap, req, client_ip, ip_len, NULL, 0);
+}
+
+size_t h1_write_request_extra(char *buf, size_t cap, const struct h1_request *req,
+			      const char *client_ip, size_t ip_len, const char *extra,
+			      size_t extra_len)
+{
 	struct out o = {buf, buf + cap, false};
 	struct tokens tk;
 	size_t nxff = 0;
@@ -187,6 +194,8 @@ size_t h1_write_request(char *buf, size_t cap, const struct h1_request *req,
 	PUTS(&o, "\r\nX-Forwarded-Proto: http\r\n");
 	if (req->minor_version == 0)
 		PUTS(&o, "Connection: keep-alive\r\n");
+	if (extra_len > 0)
+		put(&o, extra, extra_len);
 	PUTS(&o, "\r\n");
 	return o.overflow ? 0 : (size_t)(o.p - buf);
 }

@@ -31,6 +31,11 @@ size_t h1_response_bound(size_t head_len, size_t nheaders);
  * be valid. Returns the length, or 0 when cap is too small. */
 size_t h1_write_request(char *out, size_t cap, const struct h1_request *req,
 			const char *client_ip, size_t ip_len);
+/* The same, with extra (complete "Name: value\r\n" field lines, e.g. X-Request-Id)
+ * added at the end of the field section; cap must allow h1_request_bound + extra_len. */
+size_t h1_write_request_extra(char *out, size_t cap, const struct h1_request *req,
+			      const char *client_ip, size_t ip_len, const char *extra,
+			      size_t extra_len);
 
 /* A response head relayed to the client (final or 1xx): "HTTP/1.1 <status> <reason>",
  * the fields but the hop-by-hop ones, then conn. Returns the length or 0. */

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "runtime/regex.h"
+
 static inline char lower(char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
@@ -88,9 +90,12 @@ const struct img_listener *router_select_listener(const struct img_header *img,
 /* §2.6.1: PathPrefix matches element by element; the stored prefix has no trailing
  * "/" (except "/" itself, which matches everything). */
 static bool path_matches(const struct img_header *img, const struct img_match *m,
-			 const char *path, size_t len)
+			 const struct router_request *rq, const char *path, size_t len)
 {
 	const char *p = img_str_ptr(img, m->path);
+	/* RegularExpression: the whole path as sent (no query, no decoding) must match. */
+	if (m->path_kind == IMG_PATH_REGEX)
+		return regex_match(rq->regex, m->path_regex, rq->scratch, path, len);
 	if (m->path_kind == IMG_PATH_EXACT)
 		return len == m->path.len && memcmp(path, p, len) == 0;
 	if (m->path.len == 1 && p[0] == '/')
@@ -100,11 +105,50 @@ static bool path_matches(const struct img_header *img, const struct img_match *m
 	return len == m->path.len || path[m->path.len] == '/';
 }
 
+/* A RegularExpression header match: the pattern must match the whole field value,
+ * the values of a repeated field joined by "," (RFC 9110 §5.3) as Envoy joins them. */
+static bool header_matches_regex(const struct img_header *img, const struct img_header_match *hm,
+				 const struct router_request *rq)
+{
+	const char *name = img_str_ptr(img, hm->name);
+	const struct h1_header *first = NULL;
+	size_t count = 0, total = 0;
+	for (size_t i = 0; i < rq->nheaders; i++) {
+		const struct h1_header *h = &rq->headers[i];
+		if (h->name_len != hm->name.len || !ieq(h->name, name, h->name_len))
+			continue;
+		if (!first)
+			first = h;
+		count++;
+		total += h->value_len + 1;
+	}
+	if (count == 0)
+		return false;
+	if (count == 1)
+		return regex_match(rq->regex, hm->regex, rq->scratch, first->value, first->value_len);
+	char *buf = rq->scratch ? regex_scratch_buf(rq->scratch, total) : NULL;
+	if (buf == NULL)
+		return false;
+	size_t len = 0;
+	for (size_t i = 0; i < rq->nheaders; i++) {
+		const struct h1_header *h = &rq->headers[i];
+		if (h->name_len != hm->name.len || !ieq(h->name, name, h->name_len))
+			continue;
+		if (len)
+			buf[len++] = ',';
+		memcpy(buf + len, h->value, h->value_len);
+		len += h->value_len;
+	}
+	return regex_match(rq->regex, hm->regex, rq->scratch, buf, len);
+}
+
 /* The value of a header the request may carry several times, compared with the
  * field values joined by "," (RFC 9110 §5.3) piece by piece, without building it. */
 static bool header_matches(const struct img_header *img, const struct img_header_match *hm,
 			   const struct router_request *rq)
 {
+	if (hm->value_kind == IMG_VALUE_REGEX)
+		return header_matches_regex(img, hm, rq);
 	const char *name = img_str_ptr(img, hm->name);
 	const char *want = img_str_ptr(img, hm->value);
 	size_t pos = 0;
@@ -127,9 +171,10 @@ static bool header_matches(const struct img_header *img, const struct img_header
 }
 
 /* §2.6.1 queryParams: the name is case-sensitive and the first occurrence's value
- * counts. Values are compared as sent (no percent-decoding). */
+ * counts. Names and values are compared as sent: no percent-decoding, "+" stays "+"
+ * (Envoy does the same); a parameter without "=" has the empty value. */
 static bool query_matches(const struct img_header *img, const struct img_header_match *qm,
-			  const char *q, size_t qlen)
+			  const struct router_request *rq, const char *q, size_t qlen)
 {
 	const char *name = img_str_ptr(img, qm->name);
 	const char *want = img_str_ptr(img, qm->value);
@@ -144,6 +189,8 @@ static bool query_matches(const struct img_header *img, const struct img_header_
 		if (eq - i == qm->name.len && memcmp(q + i, name, qm->name.len) == 0) {
 			const char *v = eq < end ? q + eq + 1 : q + end;
 			size_t vlen = eq < end ? end - eq - 1 : 0;
+			if (qm->value_kind == IMG_VALUE_REGEX)
+				return regex_match(rq->regex, qm->regex, rq->scratch, v, vlen);
 			return vlen == qm->value.len && memcmp(v, want, vlen) == 0;
 		}
 		i = end + 1;
@@ -156,7 +203,7 @@ static bool match_fits(const struct img_header *img, const struct img_match *m,
 {
 	if (!host_matches(img, m->host_kind, m->host, rq->host, host_len))
 		return false;
-	if (!path_matches(img, m, rq->path, rq->path_len))
+	if (!path_matches(img, m, rq, rq->path, rq->path_len))
 		return false;
 	if (m->method != IMG_METHOD_ANY && m->method != rq->method)
 		return false;
@@ -166,7 +213,7 @@ static bool match_fits(const struct img_header *img, const struct img_match *m,
 			return false;
 	const struct img_header_match *qm = IMG_ARRAY(img, m->query_params, struct img_header_match);
 	for (uint32_t i = 0; i < m->query_params.count; i++)
-		if (!rq->query || !query_matches(img, &qm[i], rq->query, rq->query_len))
+		if (!rq->query || !query_matches(img, &qm[i], rq, rq->query, rq->query_len))
 			return false;
 	return true;
 }

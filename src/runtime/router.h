@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* router: request -> listener -> rule -> backend, read straight from a compiled image.
- * Pure functions (no allocation, no locks): safe on any worker. The precedence work
- * was done at compile time; here the first match in order wins. */
+ * Pure functions (no locks; no allocation except the worker's regex scratch growing to
+ * the size of a joined header): safe on any worker. The precedence work was done at
+ * compile time; here the first match in order wins. */
 #ifndef GW_RUNTIME_ROUTER_H
 #define GW_RUNTIME_ROUTER_H
 
@@ -11,6 +12,9 @@
 #include "compile/image.h"
 #include "runtime/h1_parse.h"
 
+struct regex_set;
+struct regex_scratch;
+
 struct router_request {
 	const char *host;   size_t host_len;   /* Host without the port; any case */
 	const char *path;   size_t path_len;   /* path without the query */
@@ -18,6 +22,11 @@ struct router_request {
 	int method;                             /* enum img_method */
 	const struct h1_header *headers;
 	size_t nheaders;
+	/* RegularExpression matches (runtime/regex.h): the generation's compiled patterns
+	 * (borrowed from the generation) and the worker's scratch. When either is NULL,
+	 * a match that needs a regular expression does not fit. */
+	const struct regex_set *regex;
+	struct regex_scratch *scratch;
 };
 
 /* enum img_method of a request method token (IMG_METHOD_OTHER for extension methods). */

@@ -15,6 +15,8 @@
 #include "base/log.h"
 #include "runtime/generation.h"
 #include "runtime/listener.h"
+#include "runtime/reqlog.h"
+#include "runtime/reqstats.h"
 #include "runtime/worker.h"
 
 struct rt_key {
@@ -63,6 +65,9 @@ struct runtime *runtime_new(const struct settings *s)
 	if (lim->head_cap < WORKER_BUF_SIZE)
 		lim->head_cap = WORKER_BUF_SIZE;
 	lim->parse_headers = lim->max_headers > 128 ? lim->max_headers : 128;
+	lim->request_timeout = (ev_tstamp)s->request_timeout_ms / 1000.;
+	lim->max_requests = s->max_requests_per_connection;
+	lim->max_request_line = s->max_request_line_bytes > 0 ? (size_t)s->max_request_line_bytes : 1;
 	pthread_mutex_init(&rt->sh.lock, NULL);
 	pthread_cond_init(&rt->sh.cond, NULL);
 	atomic_init(&rt->sh.active, 0);
@@ -73,10 +78,17 @@ struct runtime *runtime_new(const struct settings *s)
 	rt->workers = calloc(rt->nworkers, sizeof *rt->workers);
 	if (rt->workers == NULL)
 		goto fail;
+	rt->sh.stats = reqstats_new(rt->nworkers);
+	rt->sh.reqlog = reqlog_new(rt->nworkers, s->access != NULL,
+				   s->access_format == ACCESS_FORMAT_COMBINED, REQLOG_RING_BYTES);
+	if (rt->sh.stats == NULL || rt->sh.reqlog == NULL)
+		goto fail;
 	for (unsigned i = 0; i < rt->nworkers; i++) {
 		rt->workers[i] = worker_new(&rt->sh, i);
 		if (rt->workers[i] == NULL)
 			goto fail;
+		rt->workers[i]->logring = reqlog_ring(rt->sh.reqlog, i);
+		rt->workers[i]->stats_nogen = reqstats_block_nogen(rt->sh.stats, i);
 	}
 	return rt;
 fail:
@@ -211,7 +223,7 @@ int runtime_apply(struct runtime *rt, struct store_snapshot *snap, char *err, si
 		fatalx("out of memory");
 	for (unsigned w = 0; w < rt->nworkers; w++) {
 		wgs[w] = wgen_new(g, nlisten);
-		if (wgs[w] == NULL)
+		if (wgs[w] == NULL || (wgs[w]->stats = reqstats_block_new(rt->sh.stats, g)) == NULL)
 			fatalx("out of memory");
 		size_t n = 0;
 		for (size_t i = 0; i < rt->nkeys; i++) {
@@ -241,6 +253,7 @@ int runtime_apply(struct runtime *rt, struct store_snapshot *snap, char *err, si
 	struct generation *old = rt->gen;
 	rt->gen = g;
 	atomic_store(&rt->gen_number, g->number);
+	reqstats_set_current(rt->sh.stats, g);
 	generation_unref(old);
 	return rc;
 }
@@ -258,6 +271,16 @@ size_t runtime_bound_sockets(const struct runtime *rt)
 size_t runtime_active_connections(const struct runtime *rt)
 {
 	return atomic_load(&((struct runtime *)rt)->sh.active);
+}
+
+struct reqstats *runtime_stats(struct runtime *rt)
+{
+	return rt->sh.stats;
+}
+
+struct reqlog *runtime_reqlog(struct runtime *rt)
+{
+	return rt->sh.reqlog;
 }
 
 void runtime_shutdown(struct runtime *rt, uint64_t drain_ms)
@@ -294,6 +317,9 @@ void runtime_free(struct runtime *rt)
 		key_close(rt, &rt->keys[i]);
 	free(rt->keys);
 	generation_unref(rt->gen);
+	/* After the workers: their last blocks were retired as they freed their views. */
+	reqstats_free(rt->sh.stats);
+	reqlog_free(rt->sh.reqlog);
 	pthread_mutex_destroy(&rt->sh.lock);
 	pthread_cond_destroy(&rt->sh.cond);
 	free(rt);

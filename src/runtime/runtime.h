@@ -38,6 +38,13 @@ size_t runtime_bound_sockets(const struct runtime *rt);
 /* Client connections open across all workers. */
 size_t runtime_active_connections(const struct runtime *rt);
 
+/* The request counters (runtime/reqstats.h) and the access log records
+ * (runtime/reqlog.h) of the workers; owned by the runtime. Main thread. */
+struct reqstats;
+struct reqlog;
+struct reqstats *runtime_stats(struct runtime *rt);
+struct reqlog *runtime_reqlog(struct runtime *rt);
+
 /* Stops accepting, lets in-flight requests finish for up to drain_ms, closes idle
  * connections, joins the workers. Blocks the caller. */
 void runtime_shutdown(struct runtime *rt, uint64_t drain_ms);

@@ -16,6 +16,8 @@
 #include "base/log.h"
 #include "runtime/conn.h"
 #include "runtime/listener.h"
+#include "runtime/regex.h"
+#include "runtime/reqstats.h"
 
 /* Free I/O buffers kept per worker (the rest go back to malloc). */
 #define WORKER_BUF_CACHE 64
@@ -82,6 +84,7 @@ void wgen_free(struct worker *w, struct wgen *wg)
 	size_t ne = wg->gen->img->endpoints.count;
 	for (size_t i = 0; i < ne; i++)
 		upool_unref(wg->pools[i]);
+	reqstats_block_retire(wg->stats);
 	generation_unref(wg->gen);
 	free(wg);
 }
@@ -250,7 +253,8 @@ struct worker *worker_new(struct rt_shared *sh, unsigned index)
 	w->index = index;
 	w->hdrs = calloc(sh->lim.parse_headers, sizeof *w->hdrs);
 	w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV);
-	if (w->hdrs == NULL || w->loop == NULL) {
+	w->rx = regex_scratch_new();
+	if (w->hdrs == NULL || w->loop == NULL || w->rx == NULL) {
 		worker_free(w);
 		return NULL;
 	}
@@ -348,5 +352,6 @@ void worker_free(struct worker *w)
 	if (w->loop != NULL)
 		ev_loop_destroy(w->loop);
 	free(w->hdrs);
+	regex_scratch_free(w->rx);
 	free(w);
 }

@@ -17,6 +17,12 @@
 #include "runtime/h1_parse.h"
 #include "runtime/upstream.h"
 
+struct regex_scratch;
+struct reqlog;
+struct reqlog_ring;
+struct reqstats;
+struct reqstats_block;
+
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 /* I/O buffers: one size, pooled per worker. Request and response heads longer than
@@ -34,6 +40,9 @@ struct rt_limits {
 	size_t max_connections;
 	size_t head_cap;           /* buffer size for a head of max_header_bytes (> it) */
 	size_t parse_headers;      /* entries of the parse scratch array */
+	ev_tstamp request_timeout; /* whole request received from the client; 0 = off */
+	uint64_t max_requests;     /* per client connection; 0 = unlimited */
+	size_t max_request_line;   /* request line bytes (without CRLF); beyond: 414 */
 };
 
 /* Shared by the runtime and all its workers. */
@@ -44,6 +53,8 @@ struct rt_shared {
 	atomic_uint_fast64_t next_conn_id;
 	ev_tstamp drain_timeout;   /* set under lock before the stop message */
 	struct rt_limits lim;
+	struct reqstats *stats;    /* owned by the runtime: request counters */
+	struct reqlog *reqlog;     /* owned by the runtime: access log records */
 };
 
 /* A listening socket as the main thread hands it to one worker. */
@@ -63,6 +74,7 @@ struct wgen {
 	struct listen_spec *listen; size_t nlisten;
 	struct upool **pools;      /* per endpoint index, filled lazily (each holds a ref) */
 	uint32_t *rr;              /* per backend index: round-robin cursor */
+	struct reqstats_block *stats; /* owned: this worker's counts on gen, retired with it */
 };
 
 struct wlisten;
@@ -102,6 +114,9 @@ struct worker {
 	struct upool_table pools;
 	uint32_t rng;              /* xorshift32 state, never 0 */
 	struct h1_header *hdrs;    /* parse scratch: one head at a time */
+	struct regex_scratch *rx;  /* owned: PCRE2 match data for the router */
+	struct reqlog_ring *logring;        /* borrowed from sh->reqlog */
+	struct reqstats_block *stats_nogen; /* borrowed: requests without a generation */
 };
 
 /* Main thread. */

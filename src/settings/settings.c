@@ -81,6 +81,12 @@ static const struct set_key set_keys[] = {
 	{"limits", "max_connections", SET_COUNT, OFF(max_connections), "16384", 1, 1048576},
 	{"limits", "connect_timeout", SET_DURATION, OFF(connect_timeout_ms), "5s", 1, HOUR_MS},
 	{"limits", "drain_timeout", SET_DURATION, OFF(drain_timeout_ms), "30s", 0, HOUR_MS},
+	/* Additions to DESIGN.md's list: Envoy's request_timeout (off by default), Envoy's
+	 * max_requests_per_connection (unlimited by default), and nginx's 8k request line
+	 * (large_client_header_buffers, 414 beyond). */
+	{"limits", "request_timeout", SET_DURATION, OFF(request_timeout_ms), "0", 0, DAY_MS},
+	{"limits", "max_requests_per_connection", SET_COUNT, OFF(max_requests_per_connection), "0", 0, UINT32_MAX},
+	{"limits", "max_request_line_bytes", SET_SIZE, OFF(max_request_line_bytes), "8k", 256, 1024 * 1024},
 	{"dns", "nameservers", SET_NAMESERVERS, OFF(dns_nameservers), "", 0, 0},
 	{"dns", "min_ttl", SET_DURATION, OFF(dns_min_ttl_ms), "5s", 0, DAY_MS},
 	{"dns", "max_ttl", SET_DURATION, OFF(dns_max_ttl_ms), "300s", SEC_MS, 7 * DAY_MS},

@@ -39,6 +39,9 @@ struct settings {
 	uint64_t max_connections;
 	uint64_t connect_timeout_ms;
 	uint64_t drain_timeout_ms;
+	uint64_t request_timeout_ms;          /* whole request from the client; 0 = off */
+	uint64_t max_requests_per_connection; /* 0 = unlimited */
+	uint64_t max_request_line_bytes;      /* request line; beyond: 414 */
 	/* [dns] */
 	char *dns_nameservers;    /* NULL/empty = /etc/resolv.conf */
 	uint64_t dns_min_ttl_ms;

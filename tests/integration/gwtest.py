@@ -32,6 +32,7 @@ import json
 import os
 import re
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -59,6 +60,47 @@ ENVOY_GROUP = "gateway.envoyproxy.io"
 START_TIMEOUT = float(os.environ.get("GW_START_TIMEOUT", "20"))
 CMD_TIMEOUT = float(os.environ.get("GW_CMD_TIMEOUT", "30"))
 CURL_TIMEOUT = 5
+
+# GATEWAYD_WRAPPER (make check-valgrind sets "valgrind --error-exitcode=99 ...")
+# prefixes every `gatewayd run` that Env.start starts. Exit status 99, or an error
+# in the wrapper's log, fails the suite's last case ("the wrapper found no errors").
+WRAPPER = shlex.split(os.environ.get("GATEWAYD_WRAPPER", ""))
+WRAPPER_ERROR = 99
+_WRAPPER_FAILURES = []
+_VALGRIND_ERROR_RE = re.compile(
+    r"^==\d+== (Invalid (read|write|free)|Conditional jump|Use of uninitialised|Syscall param|"
+    r"Mismatched free|Source and destination overlap|Argument '|Process terminating)"
+    r"|ERROR SUMMARY: [1-9]", re.M)
+
+
+def wrapped(argv, logdir):
+    """argv behind GATEWAYD_WRAPPER; valgrind writes its log to logdir."""
+    if not WRAPPER:
+        return list(argv)
+    w = list(WRAPPER)
+    if os.path.basename(w[0]) == "valgrind":
+        w.insert(1, "--log-file=" + os.path.join(logdir, "valgrind.%p.log"))
+    return w + list(argv)
+
+
+def _collect_wrapper_errors(env):
+    """Records what the wrapper reported for env's daemons (before env.dir goes)."""
+    if not WRAPPER or not env.dir or not os.path.isdir(env.dir):
+        return
+    for name in sorted(os.listdir(env.dir)):
+        if not (name.startswith("valgrind.") and name.endswith(".log")):
+            continue
+        path = os.path.join(env.dir, name)
+        if path in env.wrapper_logs_seen:
+            continue
+        env.wrapper_logs_seen.add(path)
+        try:
+            with open(path, errors="replace") as f:
+                text = f.read()
+        except OSError:
+            continue
+        if _VALGRIND_ERROR_RE.search(text):
+            _WRAPPER_FAILURES.append("%s (%s):\n%s" % (env.name, name, text[-6000:]))
 
 
 class Skip(Exception):
@@ -226,11 +268,13 @@ def is_sanitized(path=None):
 class Echo:
     """One echo_backend.py process (tests/tools), on TCP or on a unix socket."""
 
-    def __init__(self, name, logdir, unix=None, port=0):
+    def __init__(self, name, logdir, unix=None, port=0, host=None):
         self.name = name
         self.unix = unix
         argv = [PYTHON, ECHO, "--name", name]
         argv += ["--unix", unix] if unix else ["--port", str(port)]
+        if host:
+            argv += ["--host", host]
         self.stderr_path = os.path.join(logdir, "echo-%s.stderr" % name)
         self.proc = spawn(argv, stdout=subprocess.PIPE, stderr=open(self.stderr_path, "wb"),
                           stdin=subprocess.DEVNULL)
@@ -714,6 +758,39 @@ def status_line(data):
     return int(m.group(1)) if m else 0
 
 
+# ---------------------------------------------------------------- metrics
+
+_SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+_LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """Prometheus text exposition -> {(name, ((label, value), ...) sorted): float}.
+    Comment lines are skipped; a malformed sample line fails."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _SAMPLE_RE.match(line)
+        check(m, "malformed metrics line: %r" % line)
+        labels = tuple(sorted((k, v.replace('\\"', '"').replace("\\n", "\n")
+                                   .replace("\\\\", "\\"))
+                              for k, v in _LABEL_RE.findall(m.group(2) or "")))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def metric(samples, name, **labels):
+    """The value of one sample (0.0 when absent): labels must match exactly."""
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def metric_sum(samples, name, **labels):
+    """Sum of the samples of name whose labels include the given ones."""
+    want = set(labels.items())
+    return sum(v for (n, ls), v in samples.items() if n == name and want <= set(ls))
+
+
 # ---------------------------------------------------------------- diagnostics
 
 DIAG_RE = re.compile(r"^(?P<file>[^:\s][^:]*):(?P<line>\d+)(?::(?P<col>\d+))?: "
@@ -778,6 +855,7 @@ class Env:
         self.gw_stderr_path = os.path.join(self.dir, "gatewayd.stderr")
         self.gw_stdout_path = os.path.join(self.dir, "gatewayd.stdout")
         self.failed = False
+        self.wrapper_logs_seen = set()
 
     # -- files
     def write_ini(self, text=None):
@@ -820,11 +898,11 @@ class Env:
                 os.unlink(p)
 
     # -- backends
-    def echo(self, name, unix=False):
-        """Starts an echo backend (TCP on a free port, or a unix socket in the temp
-        dir). Returns the Echo."""
+    def echo(self, name, unix=False, host=None):
+        """Starts an echo backend (TCP on a free port of host, 127.0.0.1 by default,
+        or a unix socket in the temp dir). Returns the Echo."""
         path = os.path.join(self.dir, "%s.sock" % name) if unix else None
-        e = Echo(name, self.dir, unix=path)
+        e = Echo(name, self.dir, unix=path, host=host)
         self.echos[name] = e
         return e
 
@@ -848,7 +926,7 @@ class Env:
         check(self.gw is None or self.gw.poll() is not None, "gatewayd already running")
         self.gw_err = open(self.gw_stderr_path, "ab")
         self.gw_out = open(self.gw_stdout_path, "ab")
-        self.gw = spawn([GATEWAYD, "run", "-c", self.conf] + list(args),
+        self.gw = spawn(wrapped([GATEWAYD, "run", "-c", self.conf] + list(args), self.dir),
                         stdin=subprocess.DEVNULL, stdout=self.gw_out, stderr=self.gw_err,
                         cwd=self.dir, env=child_env(extra_env))
         if wait:
@@ -881,6 +959,8 @@ class Env:
                 self.gw.kill()
                 self.gw.wait(5)
                 raise Failure("gatewayd did not exit within %ds of signal %d" % (timeout, sig))
+        if WRAPPER and self.gw.returncode == WRAPPER_ERROR:
+            _WRAPPER_FAILURES.append("%s: gatewayd exited %d" % (self.name, WRAPPER_ERROR))
         return self.gw.returncode
 
     def kill9(self):
@@ -958,8 +1038,33 @@ class Env:
         except (urllib.error.URLError, OSError, http.client.HTTPException):
             return 0, ""
 
+    # -- observability
+    def set_access_log(self, access, fmt=None):
+        """Rewrites gatewayd.conf (as write_ini made it) with [log] access = access and,
+        when given, access_format = fmt. Takes effect at the next start."""
+        with open(self.conf) as f:
+            text = f.read()
+        line = "access = %s\n" % access
+        if fmt:
+            line += "access_format = %s\n" % fmt
+        check("access = off\n" in text, "gatewayd.conf has no \"access = off\" line to replace")
+        with open(self.conf, "w") as f:
+            f.write(text.replace("access = off\n", line, 1))
+
+    def metrics(self):
+        """GET /metrics, parsed with parse_metrics()."""
+        code, body = self.admin_get("/metrics")
+        check(code == 200, "/metrics answered %d" % code)
+        return parse_metrics(body)
+
     # -- teardown
     def close(self):
+        if WRAPPER and self.gw and self.gw.poll() is None:
+            # An orderly exit, so that the wrapper checks for leaks.
+            try:
+                self.stop(timeout=60)
+            except Failure as e:
+                _WRAPPER_FAILURES.append("%s: %s" % (self.name, e))
         for e in self.echos.values():
             e.stop()
         if self.gw and self.gw.poll() is None:
@@ -970,6 +1075,7 @@ class Env:
 
     def remove(self):
         self.close()
+        _collect_wrapper_errors(self)
         if os.environ.get("GW_KEEP") == "1":
             sys.stderr.write("# kept %s\n" % self.dir)
         else:
@@ -1102,7 +1208,7 @@ class Suite:
                 signal.alarm(0)
         skipped = 0
         # TAP: the plan first, then one line per case (automake's TAP driver counts them).
-        print("1..%d" % len(self.cases))
+        print("1..%d" % (len(self.cases) + (1 if WRAPPER else 0)))
         for name, fn, timeout in self.cases:
             if setup_error:
                 print("not ok - %s: %s" % (name, setup_error))
@@ -1140,6 +1246,18 @@ class Suite:
                 traceback.print_exc(file=sys.stderr)
         for e in self.envs:
             e.remove()
+        if WRAPPER:
+            # Every daemon has exited by now (remove() stops them in order).
+            for e in list(_ENVS):
+                e.remove()
+            name = "the wrapper (%s) found no errors in gatewayd" % os.path.basename(WRAPPER[0])
+            if _WRAPPER_FAILURES:
+                failed += 1
+                print("not ok - %s: %d report(s), see the log" % (name, len(_WRAPPER_FAILURES)))
+                for f in _WRAPPER_FAILURES:
+                    sys.stderr.write("# --- %s\n" % f)
+            else:
+                print("ok - %s" % name)
         print("# %s: %d passed, %d failed" % (self.name, len(self.cases) - failed - skipped
                                                if not setup_error else 0, failed))
         sys.stdout.flush()

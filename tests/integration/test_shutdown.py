@@ -102,6 +102,48 @@ def _():
         s.close()
 
 
+def read_response(s):
+    got = b""
+    while not gwtest.complete_responses(got):
+        b = s.recv(65536)
+        check(b, "closed before the response")
+        got += b
+    return got
+
+
+@S.case("SIGTERM during a slow request: an idle keep-alive connection closes at once, "
+        "the slow one ends with Connection: close, exit 0")
+def _():
+    env = fresh()
+    idle = socket.create_connection(("127.0.0.1", E["port"]), timeout=5)
+    busy = socket.create_connection(("127.0.0.1", E["port"]), timeout=10)
+    try:
+        idle.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        read_response(idle)
+        busy.sendall(b"GET /delay?ms=1500 HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        env.gw.send_signal(signal.SIGTERM)
+        try:
+            eq(idle.recv(100), b"", "the idle connection is closed")
+        except ConnectionResetError:
+            pass
+        took = time.monotonic() - t0
+        check(took < 0.5, "the idle connection closed only after %.2fs" % took)
+        check(env.alive(), "gatewayd exited while a request was in flight")
+        got = read_response(busy)
+        resp = gwtest.parse_responses(got)
+        eq(resp[0][0], 200, "status of the in-flight request")
+        eq(dict((k.lower(), v) for k, v in resp[0][1]).get("connection"), "close",
+           "Connection field of the in-flight response")
+        eq(busy.recv(100), b"", "the busy connection closes after its response")
+        eq(env.stop(timeout=10), 0, "exit status")
+        check(time.monotonic() - t0 < 3, "exit took %.1fs (drain_timeout 3s)" % (time.monotonic() - t0))
+    finally:
+        idle.close()
+        busy.close()
+
+
 @S.case("SIGINT stops like SIGTERM (exit 0)")
 def _():
     env = fresh()

@@ -266,6 +266,8 @@ def main():
         srv = UnixServer(args.unix, EchoHandler)
         where = args.unix
     else:
+        if ":" in args.host:  # an IPv6 literal such as ::1
+            TCPServer.address_family = socket.AF_INET6
         srv = TCPServer((args.host, args.port), EchoHandler)
         where = str(srv.server_address[1])
     srv.echo_name = args.name

@@ -15,6 +15,7 @@
 #include "compile/compile.h"
 #include "compile/image.h"
 #include "gwapi/gwapi.h"
+#include "runtime/regex.h"
 #include "runtime/router.h"
 #include "yaml/ydoc.h"
 
@@ -38,6 +39,8 @@ struct fx {
 	struct buf status;
 	struct buf image;
 	const struct img_header *img;
+	struct regex_set *rx;        /* the image's patterns, as a generation compiles them */
+	struct regex_scratch *scratch;
 };
 
 static inline void fx_dump_diags(const struct fx *f)
@@ -72,6 +75,12 @@ static inline void fx_finish(struct fx *f)
 	assert_true(compile_image(&f->m, f->status.data, "digest", &f->image, &f->dl));
 	assert_int_equal(img_check(f->image.data, f->image.len), 0);
 	f->img = (const struct img_header *)f->image.data;
+	char err[256];
+	f->rx = regex_set_new(f->img, err, sizeof err);
+	if (!f->rx)
+		fail_msg("regex_set_new: %s", err);
+	f->scratch = regex_scratch_new();
+	assert_non_null(f->scratch);
 }
 
 static inline void fx_build(struct fx *f, const char *yaml)
@@ -82,6 +91,8 @@ static inline void fx_build(struct fx *f, const char *yaml)
 
 static inline void fx_free(struct fx *f)
 {
+	regex_set_free(f->rx);
+	regex_scratch_free(f->scratch);
 	buf_free(&f->status);
 	buf_free(&f->image);
 	diag_list_fini(&f->dl);
@@ -148,6 +159,8 @@ static inline const char *fx_route(const struct fx *f, uint16_t port, const char
 	rq.method = router_method(method, strlen(method));
 	rq.headers = hs;
 	rq.nheaders = nh;
+	rq.regex = f->rx;
+	rq.scratch = f->scratch;
 	const struct img_rule *r = router_match(f->img, l, &rq);
 	if (!r)
 		return "404";

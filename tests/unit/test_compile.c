@@ -330,7 +330,7 @@ static void test_backend_ref_reasons(void **state)
 
 	assert_cond(&svc->parents[0].conditions, "ResolvedRefs", "False", "BackendNotFound");
 	assert_non_null(strstr(find_cond(&svc->parents[0].conditions, "ResolvedRefs")->message,
-			       "Service backends are not supported yet"));
+			       "Service \"echo\" not found"));
 	assert_cond(&cross->parents[0].conditions, "ResolvedRefs", "False", "RefNotPermitted");
 	assert_null(cross->rules[0].backend_refs[0].resolved);
 	/* The first failing ref gives the reason. */
@@ -403,33 +403,41 @@ static void test_missing_class_gets_pending_status(void **state)
 	fx_free(&f);
 }
 
-/* The decoder refuses RegularExpression matches for now; resolve and compile must
- * still never route them (the model may come from elsewhere): set them by hand. */
-static void test_unsupported_regex_rule_is_dropped(void **state)
+/* RegularExpression path, header and query matches are routed: each pattern is
+ * stored once in the image, and the route is fully Accepted. */
+static void test_regex_rules_are_routed(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_load(&f, GW_HEAD("gw", "default")
+	fx_build(&f, GW_HEAD("gw", "default")
 		"  - {name: http, port: 80, protocol: HTTP}\n"
-		ROUTE_HEAD("partly", "default")
+		ROUTE_HEAD("re", "default")
 		"  parentRefs: [{name: gw}]\n"
 		"  rules:\n"
-		"  - matches: [{path: {type: PathPrefix, value: /re}}]\n"
-		"  - matches: [{path: {type: PathPrefix, value: /ok}}]\n"
-		ROUTE_HEAD("fully", "default")
-		"  parentRefs: [{name: gw}]\n"
-		"  rules:\n"
-		"  - matches: [{headers: [{name: x, value: 'a.*'}]}]\n");
-	f.m.httproutes[0]->rules[0].matches[0].path_type = GW_PATH_REGEX;
-	f.m.httproutes[1]->rules[0].matches[0].headers[0].type = GW_MATCH_REGEX;
-	fx_finish(&f);
-	assert_cond(&f.m.httproutes[0]->parents[0].conditions, "Accepted", "True", "Accepted");
-	assert_cond(&f.m.httproutes[0]->parents[0].conditions, "PartiallyInvalid", "True", "UnsupportedValue");
-	assert_cond(&f.m.httproutes[1]->parents[0].conditions, "Accepted", "False", "UnsupportedValue");
-	assert_string_equal(fx_route(&f, 80, "a", "GET", "/ok", NULL), "default/partly#1");
-	assert_string_equal(fx_route(&f, 80, "a", "GET", "/re", NULL), "404");
-	assert_string_equal(fx_route(&f, 80, "a", "GET", "/", (const char *const[]){"x: a.*", NULL}), "404");
-	assert_int_equal(f.m.gateways[0]->listeners[0].status.attached_routes, 1);
+		"  - matches: [{path: {type: RegularExpression, value: '/re/[0-9]+'}}]\n"
+		"  - matches: [{headers: [{type: RegularExpression, name: X-Id, value: '[a-f]{4}'}]}]\n"
+		"  - matches: [{queryParams: [{type: RegularExpression, name: q, value: 'v[0-9]'}]},\n"
+		"              {path: {type: RegularExpression, value: '/re/[0-9]+'}, method: POST}]\n");
+	const struct gw_httproute *r = f.m.httproutes[0];
+	assert_cond(&r->parents[0].conditions, "Accepted", "True", "Accepted");
+	assert_null(find_cond(&r->parents[0].conditions, "PartiallyInvalid"));
+	/* Three distinct patterns: "/re/[0-9]+" is shared by two matches. */
+	assert_int_equal(f.img->patterns.count, 3);
+	assert_int_equal(regex_set_count(f.rx), 3);
+	static const struct fx_case cases[] = {
+		{"a", NULL, "/re/42", {NULL}, "default/re#0"},
+		{"a", "POST", "/re/42", {NULL}, "default/re#2"},
+		{"a", NULL, "/re/42/x", {NULL}, "404"},     /* the whole path must match */
+		{"a", NULL, "/x/re/42", {NULL}, "404"},
+		/* a PathPrefix (here the default "/") outranks any regular expression */
+		{"a", NULL, "/re/4?q=v1", {NULL}, "default/re#2"},
+		{"a", NULL, "/re/4?q=x", {NULL}, "default/re#0"},
+		{"a", NULL, "/other?q=v1", {NULL}, "default/re#2"},
+		{"a", NULL, "/other?q=v12", {NULL}, "404"},
+		{"a", NULL, "/other", {"x-id: beef", NULL}, "default/re#1"},
+		{"a", NULL, "/other", {"X-ID: beefy", NULL}, "404"},
+	};
+	FX_RUN(&f, 80, cases);
 	fx_free(&f);
 }
 
@@ -453,7 +461,8 @@ static void test_status_json_shape(void **state)
 		"\"attachedRoutes\":1,\"conditions\":["
 		"{\"type\":\"Accepted\",\"status\":\"True\",\"reason\":\"Accepted\",\"message\":\"Listener is accepted\",\"observedGeneration\":1},"
 		"{\"type\":\"Programmed\",\"status\":\"True\",\"reason\":\"Programmed\",\"message\":\"Listener is programmed\",\"observedGeneration\":1},"
-		"{\"type\":\"ResolvedRefs\",\"status\":\"True\",\"reason\":\"ResolvedRefs\",\"message\":\"Listener references are resolved\",\"observedGeneration\":1}]}]}},"
+		"{\"type\":\"ResolvedRefs\",\"status\":\"True\",\"reason\":\"ResolvedRefs\",\"message\":\"Listener references are resolved\",\"observedGeneration\":1}]}],"
+		"\"attachedListenerSets\":0}},"
 		"{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"HTTPRoute\",\"namespace\":\"default\","
 		"\"name\":\"web\",\"source\":\"routes.yaml:9\",\"status\":{\"parents\":[{\"parentRef\":"
 		"{\"group\":\"gateway.networking.k8s.io\",\"kind\":\"Gateway\",\"namespace\":\"default\",\"name\":\"gw\","
@@ -512,8 +521,7 @@ static const char determinism_yaml[] =
 	ROUTE_HEAD("r2", "default")
 	"  parentRefs: [{name: gw, sectionName: b}]\n";
 
-/* determinism_yaml plus a query param on r1's second rule (set by hand: the decoder
- * refuses queryParams for now). */
+/* determinism_yaml plus a query param on r1's second rule, set on the model. */
 static void build_sample(struct fx *f)
 {
 	fx_load(f, determinism_yaml);
@@ -631,7 +639,10 @@ static void test_img_check_survives_random_corruption(void **state)
 			continue;
 		const struct img_header *h = (const struct img_header *)p;
 		const struct img_bind *b = IMG_ARRAY(h, h->binds, struct img_bind);
-		struct router_request rq = {"x.example.com", 13, "/y", 2, "q=v", 3, IMG_METHOD_GET, NULL, 0};
+		struct router_request rq = {
+			.host = "x.example.com", .host_len = 13, .path = "/y", .path_len = 2,
+			.query = "q=v", .query_len = 3, .method = IMG_METHOD_GET,
+		};
 		for (uint32_t i = 0; i < h->binds.count; i++) {
 			const struct img_listener *l = router_select_listener(h, &b[i], rq.host, rq.host_len);
 			const struct img_rule *r = l ? router_match(h, l, &rq) : NULL;
@@ -664,7 +675,13 @@ static void test_img_check_rejects_bad_fields(void **state)
 	EXPECT_REJECTED(h->strings.count = h->size - h->strings.off + 1);
 	EXPECT_REJECTED(h->status_json.len += 1);
 	EXPECT_REJECTED(((struct img_match *)(p + h->matches.off))[0].rule = h->rules.count);
-	EXPECT_REJECTED(((struct img_match *)(p + h->matches.off))[0].path_kind = 2);
+	EXPECT_REJECTED(((struct img_match *)(p + h->matches.off))[0].path_kind = 3);
+	/* A regex path needs a pattern, and only a regex path may name one. */
+	EXPECT_REJECTED(((struct img_match *)(p + h->matches.off))[0].path_kind = IMG_PATH_REGEX);
+	EXPECT_REJECTED(((struct img_match *)(p + h->matches.off))[0].path_regex = 0);
+	EXPECT_REJECTED(((struct img_header_match *)(p + h->header_matches.off))[0].value_kind = 2);
+	EXPECT_REJECTED(((struct img_header_match *)(p + h->header_matches.off))[0].value_kind = IMG_VALUE_REGEX);
+	EXPECT_REJECTED(h->patterns.count += 1000);
 	EXPECT_REJECTED(((struct img_match *)(p + h->matches.off))[0].headers.count = 100);
 	EXPECT_REJECTED(((struct img_match *)(p + h->matches.off))[0].headers.off -= 4);
 	EXPECT_REJECTED(((struct img_listener *)(p + h->listeners.off))[0].host_kind = 3);
@@ -785,6 +802,235 @@ static void test_pipeline_counts_generations_with_a_store(void **state)
 	free(state_dir);
 }
 
+
+#define SVC_YAML \
+	"---\n" \
+	"apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\n" \
+	"spec:\n" \
+	"  ports:\n" \
+	"  - {name: http, port: 8080, targetPort: 3000}\n" \
+	"  - {name: alt, port: 8081, targetPort: 3001}\n" \
+	"  - {name: h2c, port: 8082, targetPort: 3000, appProtocol: kubernetes.io/h2c}\n" \
+	"  - {name: none, port: 8083, targetPort: 3009}\n" \
+	"---\n" \
+	"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n" \
+	"metadata: {name: web-a, namespace: default, labels: {kubernetes.io/service-name: web}}\n" \
+	"addressType: IPv4\n" \
+	"ports: [{name: http, port: 3000}, {name: alt, port: 3001}]\n" \
+	"endpoints:\n" \
+	"- addresses: [10.0.0.1]\n" \
+	"- addresses: [10.0.0.2]\n" \
+	"  conditions: {ready: false}\n" \
+	"---\n" \
+	"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n" \
+	"metadata: {name: web-b, namespace: default, labels: {kubernetes.io/service-name: web}}\n" \
+	"addressType: IPv6\n" \
+	"ports: [{name: http, port: 3000}]\n" \
+	"endpoints: [{addresses: ['::1']}]\n"
+
+static const struct img_backend *img_backend_named(const struct fx *f, const char *name)
+{
+	const struct img_backend *b = IMG_ARRAY(f->img, f->img->backends, struct img_backend);
+	for (uint32_t i = 0; i < f->img->backends.count; i++)
+		if (!strcmp(img_str_ptr(f->img, b[i].name), name))
+			return &b[i];
+	return NULL;
+}
+
+/* Service port -> its name -> the EndpointSlice port of that name; every ready address
+ * of every slice of the Service is an endpoint (IPv4 and IPv6). */
+static void test_service_backend_from_endpointslices(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_build(&f, GW_HEAD("gw", "default")
+		"  - {name: http, port: 80, protocol: HTTP}\n"
+		ROUTE_HEAD("r", "default")
+		"  parentRefs: [{name: gw}]\n"
+		"  rules:\n"
+		"  - matches: [{path: {value: /a}}]\n"
+		"    backendRefs: [{name: web, port: 8080}]\n"
+		"  - matches: [{path: {value: /b}}]\n"
+		"    backendRefs: [{name: web, port: 8081}, {name: web, port: 8080}]\n"
+		"  - matches: [{path: {value: /c}}]\n"
+		"    backendRefs: [{name: web, port: 8083}]\n"
+		SVC_YAML);
+	const struct gw_httproute *r = f.m.httproutes[0];
+	assert_cond(&r->parents[0].conditions, "ResolvedRefs", "True", "ResolvedRefs");
+	/* one backend per Service port, shared by the refs that name it */
+	assert_int_equal(f.m.nservice_backends, 3);
+	const struct img_backend *b = img_backend_named(&f, "Service/default/web:8080");
+	assert_non_null(b);
+	assert_int_equal(b->endpoints.count, 2);
+	const struct img_endpoint *ep = IMG_ARRAY(f.img, b->endpoints, struct img_endpoint);
+	assert_int_equal(ep[0].family, AF_INET);
+	assert_int_equal(ep[0].port, 3000);
+	assert_int_equal(ep[0].addr[3], 1);
+	assert_int_equal(ep[1].family, AF_INET6);
+	assert_int_equal(ep[1].addr[15], 1);
+	b = img_backend_named(&f, "Service/default/web:8081");
+	assert_int_equal(b->endpoints.count, 1);
+	assert_int_equal(IMG_ARRAY(f.img, b->endpoints, struct img_endpoint)[0].port, 3001);
+	/* no slice port for "none": a backend without endpoints (the runtime answers 503) */
+	b = img_backend_named(&f, "Service/default/web:8083");
+	assert_non_null(b);
+	assert_int_equal(b->endpoints.count, 0);
+	assert_true(fx_has_diag(&f, "EndpointSlice default/web-a: no port for Service \"web\" port 8083"));
+	fx_free(&f);
+}
+
+static void test_service_ref_failures(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_build(&f, GW_HEAD("gw", "default")
+		"  - {name: http, port: 80, protocol: HTTP}\n"
+		ROUTE_HEAD("h2c", "default")
+		"  parentRefs: [{name: gw}]\n"
+		"  rules: [{backendRefs: [{name: web, port: 8082}]}]\n"
+		ROUTE_HEAD("noport", "default")
+		"  parentRefs: [{name: gw}]\n"
+		"  rules: [{backendRefs: [{name: web, port: 9999}]}]\n"
+		ROUTE_HEAD("ext", "default")
+		"  parentRefs: [{name: gw}]\n"
+		"  rules: [{backendRefs: [{name: ext, port: 80}]}]\n"
+		"---\n"
+		"apiVersion: v1\nkind: Service\nmetadata: {name: ext}\n"
+		"spec: {type: ExternalName, externalName: example.com, ports: [{port: 80}]}\n"
+		SVC_YAML);
+	assert_cond(&f.m.httproutes[0]->parents[0].conditions, "ResolvedRefs", "False", "UnsupportedProtocol");
+	assert_cond(&f.m.httproutes[0]->parents[0].conditions, "Accepted", "True", "Accepted");
+	assert_cond(&f.m.httproutes[1]->parents[0].conditions, "ResolvedRefs", "False", "BackendNotFound");
+	assert_cond(&f.m.httproutes[2]->parents[0].conditions, "ResolvedRefs", "False", "UnsupportedValue");
+	assert_null(f.m.httproutes[2]->rules[0].backend_refs[0].resolved);
+	fx_free(&f);
+}
+
+/* HTTPRouteReferenceGrant / HTTPRouteInvalidReferenceGrant: one good grant, and the
+ * seven near misses of the conformance test, each of which must be ignored. */
+static void test_reference_grants(void **state)
+{
+	(void)state;
+	static const char *const near_misses[] = {
+		/* wrong namespace (the grant must live with the target) */
+		"metadata: {name: g, namespace: infra}\nspec:\n"
+		"  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: infra}]\n"
+		"  to: [{group: '', kind: Service}]\n",
+		"metadata: {name: g, namespace: web}\nspec:\n"
+		"  from: [{group: not-the-group.example.com, kind: HTTPRoute, namespace: infra}]\n"
+		"  to: [{group: '', kind: Service}]\n",
+		"metadata: {name: g, namespace: web}\nspec:\n"
+		"  from: [{group: gateway.networking.k8s.io, kind: Gateway, namespace: infra}]\n"
+		"  to: [{group: '', kind: Service}]\n",
+		"metadata: {name: g, namespace: web}\nspec:\n"
+		"  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: other}]\n"
+		"  to: [{group: '', kind: Service}]\n",
+		"metadata: {name: g, namespace: web}\nspec:\n"
+		"  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: infra}]\n"
+		"  to: [{group: not-the-group.example.com, kind: Service}]\n",
+		"metadata: {name: g, namespace: web}\nspec:\n"
+		"  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: infra}]\n"
+		"  to: [{group: '', kind: Secret}]\n",
+		"metadata: {name: g, namespace: web}\nspec:\n"
+		"  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: infra}]\n"
+		"  to: [{group: '', kind: Service, name: not-web}]\n",
+		/* and the one that works */
+		"metadata: {name: g, namespace: web}\nspec:\n"
+		"  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: infra}]\n"
+		"  to: [{group: '', kind: Service, name: web}]\n",
+	};
+	for (size_t i = 0; i < sizeof near_misses / sizeof near_misses[0]; i++) {
+		char yaml[4096];
+		snprintf(yaml, sizeof yaml, "%s%s%s%s%s", GW_HEAD("gw", "infra")
+			 "  - {name: http, port: 80, protocol: HTTP}\n",
+			 ROUTE_HEAD("r", "infra")
+			 "  parentRefs: [{name: gw}]\n"
+			 "  rules: [{backendRefs: [{name: web, namespace: web, port: 8080}]}]\n"
+			 "---\n"
+			 "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: web}\n"
+			 "spec: {ports: [{port: 8080}]}\n",
+			 "---\napiVersion: gateway.networking.k8s.io/v1\nkind: ReferenceGrant\n",
+			 near_misses[i], "");
+		struct fx f;
+		fx_build(&f, yaml);
+		const struct gw_conditions *cs = &f.m.httproutes[0]->parents[0].conditions;
+		if (i + 1 < sizeof near_misses / sizeof near_misses[0]) {
+			assert_cond(cs, "ResolvedRefs", "False", "RefNotPermitted");
+			assert_null(f.m.httproutes[0]->rules[0].backend_refs[0].resolved);
+		} else {
+			assert_cond(cs, "ResolvedRefs", "True", "ResolvedRefs");
+			assert_non_null(f.m.httproutes[0]->rules[0].backend_refs[0].resolved);
+		}
+		assert_cond(cs, "Accepted", "True", "Accepted");
+		fx_free(&f);
+	}
+}
+
+#define LS_HEAD(name, ns) \
+	"---\n" \
+	"apiVersion: gateway.networking.k8s.io/v1\n" \
+	"kind: ListenerSet\n" \
+	"metadata: {name: " name ", namespace: " ns "}\n" \
+	"spec:\n"
+
+/* §2.5: allowedListeners defaults to None; Same lets the Gateway's namespace in. */
+static void test_listenerset_attachment(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_build(&f, GW_HEAD("closed", "infra")
+		"  - {name: http, port: 80, protocol: HTTP}\n"
+		"---\n"
+		"apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: open, namespace: infra}\n"
+		"spec:\n"
+		"  gatewayClassName: gatewayd\n"
+		"  allowedListeners: {namespaces: {from: Same}}\n"
+		"  listeners: [{name: http, port: 81, protocol: HTTP, hostname: a.example.com}]\n"
+		LS_HEAD("denied", "infra")
+		"  parentRef: {name: closed}\n"
+		"  listeners: [{name: extra, port: 82, protocol: HTTP}]\n"
+		LS_HEAD("other-ns", "web")
+		"  parentRef: {name: open, namespace: infra}\n"
+		"  listeners: [{name: extra, port: 83, protocol: HTTP}]\n"
+		LS_HEAD("ok", "infra")
+		"  parentRef: {name: open}\n"
+		"  listeners:\n"
+		"  - {name: extra, port: 84, protocol: HTTP}\n"
+		"  - {name: same-as-gw, port: 81, protocol: HTTP, hostname: a.example.com}\n"
+		ROUTE_HEAD("via-set", "infra")
+		"  parentRefs: [{kind: ListenerSet, name: ok, sectionName: extra}]\n"
+		"  rules: [{matches: [{path: {value: /set}}]}]\n"
+		ROUTE_HEAD("gw-section", "infra")
+		"  parentRefs: [{name: open, sectionName: extra}]\n"
+		ROUTE_HEAD("via-denied", "infra")
+		"  parentRefs: [{kind: ListenerSet, name: denied}]\n");
+	const struct gw_listenerset *denied = f.m.listenersets[0], *other = f.m.listenersets[1],
+				    *ok = f.m.listenersets[2];
+	assert_cond(&denied->conditions, "Accepted", "False", "NotAllowed");
+	assert_cond(&other->conditions, "Accepted", "False", "NotAllowed");
+	assert_null(denied->gateway);
+	/* ListenersNotValid: its second listener conflicts with the Gateway's own, which wins */
+	assert_cond(&ok->conditions, "Accepted", "True", "ListenersNotValid");
+	assert_cond(&ok->conditions, "Programmed", "True", "Programmed");
+	assert_cond(&ok->listeners[0].status.conditions, "Accepted", "True", "Accepted");
+	assert_cond(&ok->listeners[1].status.conditions, "Conflicted", "True", "HostnameConflict");
+	assert_cond(&f.m.gateways[1]->listeners[0].status.conditions, "Accepted", "True", "Accepted");
+	assert_null(find_cond(&f.m.gateways[1]->listeners[0].status.conditions, "Conflicted"));
+	assert_int_equal(f.m.gateways[1]->attached_listener_sets, 1);
+	assert_int_equal(f.m.gateways[0]->attached_listener_sets, 0);
+	/* routes: through the set; a Gateway parentRef cannot name a set's listener */
+	assert_cond(&f.m.httproutes[0]->parents[0].conditions, "Accepted", "True", "Accepted");
+	assert_int_equal(ok->listeners[0].status.attached_routes, 1);
+	assert_cond(&f.m.httproutes[1]->parents[0].conditions, "Accepted", "False", "NoMatchingParent");
+	assert_cond(&f.m.httproutes[2]->parents[0].conditions, "Accepted", "False", "NoMatchingParent");
+	assert_string_equal(fx_route(&f, 84, "x", "GET", "/set", NULL), "infra/via-set#0");
+	assert_string_equal(fx_route(&f, 84, "x", "GET", "/", NULL), "404");
+	assert_null(fx_bind(&f, AF_INET, 82));
+	assert_null(fx_bind(&f, AF_INET, 83));
+	assert_non_null(strstr(f.status.data, "\"attachedListenerSets\":1"));
+	fx_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -798,7 +1044,11 @@ int main(void)
 		cmocka_unit_test(test_backend_ref_reasons),
 		cmocka_unit_test(test_gateway_address_problems),
 		cmocka_unit_test(test_missing_class_gets_pending_status),
-		cmocka_unit_test(test_unsupported_regex_rule_is_dropped),
+		cmocka_unit_test(test_regex_rules_are_routed),
+		cmocka_unit_test(test_service_backend_from_endpointslices),
+		cmocka_unit_test(test_service_ref_failures),
+		cmocka_unit_test(test_reference_grants),
+		cmocka_unit_test(test_listenerset_attachment),
 		cmocka_unit_test(test_status_json_shape),
 		cmocka_unit_test(test_any_address_gateway_binds_ipv4_and_ipv6),
 		cmocka_unit_test(test_compile_is_deterministic),

@@ -679,6 +679,125 @@ static void test_backend_endpoints_take_exactly_one_address(void **state)
 	assert_diag(f, 4, "t.yaml:6:3: error: Backend default/b: spec.endpoints: fqdn addresses cannot be mixed with other address types");
 }
 
+
+static void test_invalid_regex_is_an_error_with_pcre2_message_and_offset(void **state)
+{
+	struct fixture *f = *state;
+	assert_false(decode(f, ROUTE_HEAD
+			       "  rules:\n"
+			       "  - matches:\n"
+			       "    - path: {type: RegularExpression, value: '/a/(b'}\n"
+			       "    - headers: [{type: RegularExpression, name: x, value: '[z-a]'}]\n"
+			       "      queryParams: [{type: RegularExpression, name: q, value: 'ok+'}]\n"));
+	assert_ndiags(f, 2);
+	assert_diag(f, 0, "t.yaml:7:46: error: HTTPRoute default/shop: spec.rules[0].matches[0].path.value: "
+			  "invalid regular expression \"/a/(b\": missing closing parenthesis at offset 5");
+	assert_diag(f, 1, "t.yaml:8:59: error: HTTPRoute default/shop: spec.rules[0].matches[1].headers[0].value: "
+			  "invalid regular expression \"[z-a]\": range out of order in character class at offset 3");
+}
+
+static void test_regex_and_query_matches_decode(void **state)
+{
+	struct fixture *f = *state;
+	assert_true(decode(f, ROUTE_HEAD
+			      "  rules:\n"
+			      "  - matches:\n"
+			      "    - path: {type: RegularExpression, value: '/v[0-9]+/.*'}\n"
+			      "      queryParams: [{name: animal, value: whale}, {name: animal, value: dolphin},\n"
+			      "                    {type: RegularExpression, name: ANIMAL, value: 'W.*'}]\n"));
+	assert_ndiags(f, 0);
+	const struct gw_http_match *m = &f->m.httproutes[0]->rules[0].matches[0];
+	assert_int_equal(m->path_type, GW_PATH_REGEX);
+	assert_string_equal(m->path, "/v[0-9]+/.*");
+	/* names are case-sensitive: "ANIMAL" is another parameter; a repeat is dropped */
+	assert_int_equal(m->nquery_params, 2);
+	assert_string_equal(m->query_params[0].value, "whale");
+	assert_int_equal(m->query_params[1].type, GW_MATCH_REGEX);
+}
+
+static void test_service_and_endpointslice_decode(void **state)
+{
+	struct fixture *f = *state;
+	assert_true(decode(f, "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: app}\n"
+			      "spec:\n"
+			      "  clusterIP: None\n"
+			      "  ports:\n"
+			      "  - {name: http, port: 8080, targetPort: 3000}\n"
+			      "  - {name: named, port: 8081, targetPort: web-port, appProtocol: kubernetes.io/h2c}\n"
+			      "---\n"
+			      "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+			      "metadata: {name: web-1, namespace: app, labels: {kubernetes.io/service-name: web}}\n"
+			      "addressType: IPv6\n"
+			      "ports: [{name: http, port: 3000}]\n"
+			      "endpoints:\n"
+			      "- addresses: ['::1']\n"
+			      "- addresses: ['::2']\n"
+			      "  conditions: {ready: false}\n"));
+	assert_ndiags(f, 0);
+	const struct gw_service *s = f->m.services[0];
+	assert_int_equal(s->nports, 2);
+	assert_int_equal(s->ports[0].target_port, 3000);
+	assert_string_equal(s->ports[1].target_port_name, "web-port");
+	assert_string_equal(s->ports[1].app_protocol, "kubernetes.io/h2c");
+	const struct gw_endpointslice *es = f->m.endpointslices[0];
+	assert_string_equal(es->service_name, "web");
+	assert_int_equal(es->address_type, GW_ADDRESS_IPV6);
+	assert_int_equal(es->nendpoints, 2);
+	assert_true(es->endpoints[0].ready);
+	assert_false(es->endpoints[1].ready);
+	assert_int_equal(es->ports[0].port, 3000);
+}
+
+static void test_service_and_slice_schema_errors(void **state)
+{
+	struct fixture *f = *state;
+	assert_false(decode(f, "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+			       "spec:\n"
+			       "  ports:\n"
+			       "  - {port: 80}\n"
+			       "  - {name: Bad_Name, port: 81, targetPort: 70000}\n"
+			       "---\n"
+			       "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+			       "metadata: {name: s, labels: {kubernetes.io/service-name: web}}\n"
+			       "addressType: IPv4\n"
+			       "endpoints: [{addresses: ['::1']}]\n"));
+	assert_ndiags(f, 4);
+	assert_diag(f, 0, "t.yaml:6:5: error: Service default/web: spec.ports[0].name: required when the Service has more than one port");
+	assert_diag(f, 1, "t.yaml:7:12: error: Service default/web: spec.ports[1].name: must be an IANA service name "
+			  "(1-15 lowercase letters, digits or '-', with at least one letter), got \"Bad_Name\"");
+	assert_diag(f, 2, "t.yaml:7:44: error: Service default/web: spec.ports[1].targetPort: must be an integer between 1 and 65535, got \"70000\"");
+	assert_diag(f, 3, "t.yaml:13:26: error: EndpointSlice default/s: endpoints[0].addresses[0]: must be an IPv4 address, got \"::1\"");
+}
+
+static void test_referencegrant_and_listenerset_decode(void **state)
+{
+	struct fixture *f = *state;
+	assert_true(decode(f, "apiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\n"
+			      "metadata: {name: g, namespace: web}\n"
+			      "spec:\n"
+			      "  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: infra}]\n"
+			      "  to: [{group: '', kind: Service, name: web}, {group: '', kind: Service}]\n"
+			      "---\n"
+			      "apiVersion: gateway.networking.k8s.io/v1\nkind: ListenerSet\n"
+			      "metadata: {name: ls, namespace: web}\n"
+			      "spec:\n"
+			      "  parentRef: {name: gw, namespace: infra}\n"
+			      "  listeners: [{name: extra, port: 8080, protocol: HTTP, hostname: a.example.com}]\n"));
+	assert_ndiags(f, 0);
+	const struct gw_referencegrant *g = f->m.referencegrants[0];
+	assert_int_equal(g->nfrom, 1);
+	assert_string_equal(g->from[0].ns, "infra");
+	assert_int_equal(g->nto, 2);
+	assert_string_equal(g->to[0].name, "web");
+	assert_null(g->to[1].name);
+	const struct gw_listenerset *ls = f->m.listenersets[0];
+	assert_string_equal(ls->parent_ns, "infra");
+	assert_string_equal(ls->parent_kind, "Gateway");
+	assert_int_equal(ls->nlisteners, 1);
+	assert_int_equal(ls->listeners[0].port, 8080);
+	assert_int_equal(ls->listeners[0].from, GW_FROM_SAME);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -706,6 +825,11 @@ int main(void)
 		T(test_unknown_and_later_kinds_are_warnings),
 		T(test_document_shape_errors),
 		T(test_backend_endpoints_take_exactly_one_address),
+		T(test_invalid_regex_is_an_error_with_pcre2_message_and_offset),
+		T(test_regex_and_query_matches_decode),
+		T(test_service_and_endpointslice_decode),
+		T(test_service_and_slice_schema_errors),
+		T(test_referencegrant_and_listenerset_decode),
 #undef T
 	};
 	return UNIT_RUN(tests);

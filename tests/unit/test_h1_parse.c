@@ -160,25 +160,49 @@ static void test_post_chunked(void **state)
 	assert_int_equal(r.body, H1_BODY_CHUNKED);
 }
 
-static void test_te_chunked_any_case_and_ows(void **state)
+static void test_te_chunked_leading_ows_accepted(void **state)
 {
 	struct h1_request r;
 
-	req_ok("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ChUnKeD\r\n\r\n", &r);
-	assert_int_equal(r.body, H1_BODY_CHUNKED);
-	req_ok("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\t chunked \t\r\n\r\n", &r);
+	req_ok("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\t chunked\r\n\r\n", &r);
 	assert_int_equal(r.body, H1_BODY_CHUNKED);
 }
 
-static void test_repeated_identical_content_length(void **state)
+static void test_te_chunked_case_tricks_rejected(void **state)
+{
+	REQ_BAD("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ChUnKeD\r\n\r\n",
+		400, "transfer-coding chunked not in lowercase");
+	REQ_BAD("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: CHUNKED\r\n\r\n",
+		400, "transfer-coding chunked not in lowercase");
+}
+
+static void test_te_trailing_whitespace_rejected(void **state)
+{
+	REQ_BAD("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked \r\n\r\n",
+		400, "whitespace after transfer-encoding");
+	REQ_BAD("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\t chunked \t\r\n\r\n",
+		400, "whitespace after transfer-encoding");
+}
+
+static void test_repeated_identical_content_length_rejected(void **state)
+{
+	REQ_BAD("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+		400, "repeated content-length");
+	REQ_BAD("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5 ,5,\t5\r\n\r\n",
+		400, "repeated content-length");
+}
+
+static void test_content_length_leading_zeros_rejected(void **state)
 {
 	struct h1_request r;
 
-	req_ok("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", &r);
+	REQ_BAD("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 010\r\n\r\n",
+		400, "content-length with leading zeros");
+	REQ_BAD("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 00\r\n\r\n",
+		400, "content-length with leading zeros");
+	req_ok("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", &r);
 	assert_int_equal(r.body, H1_BODY_LENGTH);
-	assert_int_equal(r.content_length, 5);
-	req_ok("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5 ,5,\t5\r\n\r\n", &r);
-	assert_int_equal(r.content_length, 5);
+	assert_int_equal(r.content_length, 0);
 }
 
 static void test_head_request(void **state)
@@ -746,21 +770,33 @@ static void test_response_304(void **state)
 static void test_response_chunked(void **state)
 {
 	struct h1_response r;
-	const char *s = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n";
+	const char *s = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n";
 
 	assert_int_equal(resp_parse(s, false, &r), (int)strlen(s));
 	assert_int_equal(r.body, H1_BODY_CHUNKED);
 	assert_true(r.keep_alive);
 }
 
-static void test_response_te_not_final_chunked_until_close(void **state)
+static void test_response_te_not_final_chunked_rejected(void **state)
 {
-	struct h1_response r;
-	const char *s = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n";
+	resp_bad("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false,
+		 "chunked is not the final transfer coding");
+	resp_bad("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, identity\r\n\r\n", false,
+		 "chunked is not the final transfer coding");
+	resp_bad("HTTP/1.1 200 OK\r\nTransfer-Encoding: xchunked\r\n\r\n", false,
+		 "chunked is not the final transfer coding");
+	resp_bad("HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n", false,
+		 "transfer-coding chunked not in lowercase");
+	resp_bad("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked \r\n\r\n", false,
+		 "whitespace after transfer-encoding");
+}
 
-	assert_int_equal(resp_parse(s, false, &r), (int)strlen(s));
-	assert_int_equal(r.body, H1_BODY_UNTIL_CLOSE);
-	assert_false(r.keep_alive);
+static void test_response_repeated_content_length_rejected(void **state)
+{
+	resp_bad("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n", false,
+		 "repeated content-length");
+	resp_bad("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n", false,
+		 "differing content-length values");
 }
 
 static void test_response_until_close(void **state)
@@ -822,6 +858,8 @@ static void test_response_malformed_status_line(void **state)
 	resp_bad("HTTP/1.1 2000 OK\r\n\r\n", false, "invalid status-line");
 	resp_bad("HTTP/1.1  200 OK\r\n\r\n", false, "invalid status-line");
 	resp_bad("HTTP/1.1 099 Low\r\n\r\n", false, "invalid status code");
+	resp_bad("HTTP/1.1 600 High\r\n\r\n", false, "invalid status code");
+	resp_bad("HTTP/1.1 999 High\r\n\r\n", false, "invalid status code");
 	resp_bad("HTTP/1.1 200 O\x01K\r\n\r\n", false, "invalid status-line");
 	resp_bad("http/1.1 200 OK\r\n\r\n", false, "invalid http version");
 	resp_bad("HTTP/2.0 200 OK\r\n\r\n", false, "unsupported http version");
@@ -1110,8 +1148,11 @@ int main(void)
 		cmocka_unit_test(test_content_length_zero_is_length),
 		cmocka_unit_test(test_content_length_max),
 		cmocka_unit_test(test_post_chunked),
-		cmocka_unit_test(test_te_chunked_any_case_and_ows),
-		cmocka_unit_test(test_repeated_identical_content_length),
+		cmocka_unit_test(test_te_chunked_leading_ows_accepted),
+		cmocka_unit_test(test_te_chunked_case_tricks_rejected),
+		cmocka_unit_test(test_te_trailing_whitespace_rejected),
+		cmocka_unit_test(test_repeated_identical_content_length_rejected),
+		cmocka_unit_test(test_content_length_leading_zeros_rejected),
 		cmocka_unit_test(test_head_request),
 		cmocka_unit_test(test_absolute_form),
 		cmocka_unit_test(test_absolute_form_https_empty_path),
@@ -1177,7 +1218,8 @@ int main(void)
 		cmocka_unit_test(test_response_to_head),
 		cmocka_unit_test(test_response_304),
 		cmocka_unit_test(test_response_chunked),
-		cmocka_unit_test(test_response_te_not_final_chunked_until_close),
+		cmocka_unit_test(test_response_te_not_final_chunked_rejected),
+		cmocka_unit_test(test_response_repeated_content_length_rejected),
 		cmocka_unit_test(test_response_until_close),
 		cmocka_unit_test(test_response_http10_keep_alive),
 		cmocka_unit_test(test_response_1xx),

@@ -653,6 +653,72 @@ static void test_method_numbering(void **state)
 	assert_int_equal(router_method("GETX", 3), IMG_METHOD_GET); /* length decides */
 }
 
+
+/* RegularExpression paths rank after every Exact and PathPrefix match of the same
+ * hostname tier, then the longer pattern first (README "Matching"). Patterns are
+ * anchored at both ends. */
+static void test_regex_path_precedence(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_build(&f, GATEWAY_ALL_NS
+		"apiVersion: gateway.networking.k8s.io/v1\n"
+		"kind: HTTPRoute\n"
+		"metadata: {name: re, namespace: infra}\n"
+		"spec:\n"
+		"  parentRefs: [{name: gw}]\n"
+		"  rules:\n"
+		"  - matches: [{path: {type: RegularExpression, value: '/.*'}}]\n"
+		"  - matches: [{path: {type: RegularExpression, value: '/api/v[0-9]+/.*'}}]\n"
+		"  - matches: [{path: {type: PathPrefix, value: /api/v1/legacy}}]\n"
+		"  - matches: [{path: {type: Exact, value: /api/v2/exact}}]\n"
+		"  - matches: [{path: {type: RegularExpression, value: '/API'}, headers: [{name: x, value: y}]}]\n");
+	static const struct fx_case cases[] = {
+		{"a", NULL, "/api/v2/exact", {NULL}, "infra/re#3"},
+		{"a", NULL, "/api/v1/legacy/x", {NULL}, "infra/re#2"},
+		{"a", NULL, "/api/v7/x", {NULL}, "infra/re#1"},
+		{"a", NULL, "/api/vx/x", {NULL}, "infra/re#0"},
+		/* '/API' (4 characters) ranks before '/.*' (3); case-sensitive */
+		{"a", NULL, "/API", {"x: y", NULL}, "infra/re#4"},
+		{"a", NULL, "/API", {NULL}, "infra/re#0"},
+		{"a", NULL, "/api", {"x: y", NULL}, "infra/re#0"},
+		{"a", NULL, "/", {NULL}, "infra/re#0"},
+	};
+	FX_RUN(&f, 80, cases);
+	fx_free(&f);
+}
+
+/* A RegularExpression header match sees a repeated field joined with ","; query
+ * parameters compare the first occurrence, as sent (no percent-decoding). */
+static void test_regex_header_and_query_values(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_build(&f, GATEWAY_ALL_NS
+		"apiVersion: gateway.networking.k8s.io/v1\n"
+		"kind: HTTPRoute\n"
+		"metadata: {name: rx, namespace: infra}\n"
+		"spec:\n"
+		"  parentRefs: [{name: gw}]\n"
+		"  rules:\n"
+		"  - matches: [{headers: [{type: RegularExpression, name: Tag, value: 'a,b'}]}]\n"
+		"  - matches: [{queryParams: [{type: RegularExpression, name: q, value: 'x%2[0-9]y'}]}]\n"
+		"  - matches: [{queryParams: [{name: animal, value: whale}]}]\n");
+	static const struct fx_case cases[] = {
+		{"a", NULL, "/", {"tag: a", "TAG: b", NULL}, "infra/rx#0"},
+		{"a", NULL, "/", {"tag: a,b", NULL}, "infra/rx#0"},
+		{"a", NULL, "/", {"tag: a", NULL}, "404"},
+		{"a", NULL, "/?q=x%20y", {NULL}, "infra/rx#1"},
+		{"a", NULL, "/?q=x+y", {NULL}, "404"},
+		{"a", NULL, "/?q=zz&q=x%21y", {NULL}, "404"},      /* the first occurrence counts */
+		{"a", NULL, "/?animal=whale&other=1", {NULL}, "infra/rx#2"},
+		{"a", NULL, "/?ANIMAL=whale", {NULL}, "404"},
+		{"a", NULL, "/?animal=whaledolphin", {NULL}, "404"},
+	};
+	FX_RUN(&f, 80, cases);
+	fx_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -662,6 +728,8 @@ int main(void)
 		cmocka_unit_test(test_header_matching),
 		cmocka_unit_test(test_method_matching),
 		cmocka_unit_test(test_query_param_matching),
+		cmocka_unit_test(test_regex_path_precedence),
+		cmocka_unit_test(test_regex_header_and_query_values),
 		cmocka_unit_test(test_matching_across_routes),
 		cmocka_unit_test(test_route_age_breaks_ties),
 		cmocka_unit_test(test_hostname_intersection),

@@ -255,6 +255,35 @@ static void test_workers_out_of_range(void **state)
 			 "gatewayd.conf:2: error: [gatewayd] workers: \"many\" is out of range (1..256, or auto)");
 }
 
+/* The hardening additions to DESIGN.md's [limits]: request_timeout,
+ * max_requests_per_connection, max_request_line_bytes. */
+static void test_hardening_limits_defaults_and_values(void **state)
+{
+	struct settings s;
+	struct diag_list dl;
+	diag_list_init(&dl);
+	assert_true(settings_load(&s, write_conf(""), &dl));
+	assert_int_equal(s.request_timeout_ms, 0);
+	assert_int_equal(s.max_requests_per_connection, 0);
+	assert_int_equal(s.max_request_line_bytes, 8192);
+	settings_fini(&s);
+	cleanup();
+	assert_true(settings_load(&s, write_conf("[limits]\nrequest_timeout = 90s\n"
+						    "max_requests_per_connection = 1000\n"
+						    "max_request_line_bytes = 4k\n"), &dl));
+	assert_int_equal(dl.count, 0);
+	assert_int_equal(s.request_timeout_ms, 90000);
+	assert_int_equal(s.max_requests_per_connection, 1000);
+	assert_int_equal(s.max_request_line_bytes, 4096);
+	settings_fini(&s);
+	cleanup();
+	diag_list_fini(&dl);
+	expect_one_error("[limits]\nmax_request_line_bytes = 100\n",
+			 "gatewayd.conf:2: error: [limits] max_request_line_bytes: \"100\" is out of range (256..1m)");
+	expect_one_error("[limits]\nrequest_timeout = 2d\n",
+			 "gatewayd.conf:2: error: [limits] request_timeout: \"2d\" is not a duration (e.g. 500ms, 10s, 2m, 1h)");
+}
+
 static void test_unknown_section_is_reported_once(void **state)
 {
 	expect_one_error("[gatewayd]\nhistory = 2\n[proxy]\na = 1\nb = 2\n",
@@ -429,6 +458,7 @@ int main(void)
 		cmocka_unit_test(test_indented_keys_are_keys_not_continuations),
 		cmocka_unit_test(test_unknown_key_is_reported_with_its_line),
 		cmocka_unit_test(test_workers_out_of_range),
+		cmocka_unit_test(test_hardening_limits_defaults_and_values),
 		cmocka_unit_test(test_unknown_section_is_reported_once),
 		cmocka_unit_test(test_bad_values_name_the_accepted_forms),
 		cmocka_unit_test(test_syntax_errors_and_duplicates),

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* metrics: the Prometheus text exposition (format 0.0.4) behind the admin /metrics.
+ * Request counters come from the workers' blocks (runtime/reqstats); totals of the
+ * blocks of retired generations are kept here, so counters never go back on a
+ * reload. Main thread only. Families and labels: README "Observability". */
+#ifndef GW_OPS_METRICS_H
+#define GW_OPS_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+
+struct reqstats;
+struct metrics;
+
+/* What the daemon itself knows, sampled at each scrape. */
+struct metrics_facts {
+	uint64_t generation;       /* 0 = none yet */
+	bool stale;
+	uint64_t reloads_ok, reloads_failed;
+	size_t connections_active;
+	uint64_t access_log_written, access_log_dropped;
+};
+
+struct metrics *metrics_new(void);
+void metrics_free(struct metrics *m);
+
+/* Appends the whole exposition. rs may be NULL (no runtime yet). */
+void metrics_write(struct metrics *m, struct buf *out, struct reqstats *rs,
+		   const struct metrics_facts *f);
+
+#endif
