@@ -452,8 +452,11 @@ static int drop_privileges(struct daemon *d, const char *ctl_path)
 		if (chown(p, pw->pw_uid, pw->pw_gid) != 0)
 			log_warn("chown %s", p);
 	}
-	if (chown(d->s.state_dir, pw->pw_uid, pw->pw_gid) != 0 || chown(ctl_path, pw->pw_uid, pw->pw_gid) != 0)
+	if (chown(d->s.state_dir, pw->pw_uid, pw->pw_gid) != 0)
 		log_warn("chown %s", d->s.state_dir);
+	/* The socket stays 0600: root and this user only may reload or roll back. */
+	if (chown(ctl_path, pw->pw_uid, pw->pw_gid) != 0)
+		log_warn("chown %s", ctl_path);
 	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
 		log_warn("cannot switch to user \"%s\"", user);
 		return -1;

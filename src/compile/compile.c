@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "compile/compile_filters.h"
 #include "compile/image.h"
 #include "compile/precedence.h"
 #include "gwapi/resolve.h"
@@ -165,6 +166,8 @@ struct cctx {
 	struct strtab st;
 	struct vec binds, lindex, listeners, matches, hms, rules, brefs, backends, endpoints;
 	struct vec patterns;         /* struct img_str, distinct pattern texts */
+	struct vec filters, hops, fstrs; /* img_filter, img_header_op, img_str (CORS origins) */
+	struct vec hgroups;          /* struct img_host_group, the router's index */
 	uint32_t **rule_map;         /* per route: image rule of each rule, or UINT32_MAX */
 	struct prec_route *proutes;  /* per route */
 	const char **lis_host;       /* per image listener: lowercase hostname, NULL = any */
@@ -273,6 +276,52 @@ static bool route_serves(const struct gw_httproute *r)
 	return false;
 }
 
+static struct img_str cf_str(void *ctx, const char *s)
+{
+	return strtab_add(&((struct cctx *)ctx)->st, s);
+}
+
+static struct img_str cf_str_lower(void *ctx, const char *s)
+{
+	return strtab_add_lower(&((struct cctx *)ctx)->st, s);
+}
+
+static uint32_t cf_backend(void *ctx, const struct gw_backend *b)
+{
+	return backend_index(((struct cctx *)ctx)->m, b);
+}
+
+/* Appends the filters fs[n] (compile_filters.c); the spans hold indices until
+ * write_image makes them offsets. */
+static struct img_span compile_filter_list(struct cctx *c, const struct gw_http_filter *fs, size_t n,
+					   const struct gw_http_rule *rule)
+{
+	struct cfilter_env env = {c, cf_str, cf_str_lower, cf_backend};
+	struct img_span span = {(uint32_t)c->filters.n, 0};
+	for (size_t i = 0; i < n; i++) {
+		size_t nops = cfilter_nops(&fs[i]), nstrs = cfilter_nstrs(&fs[i]);
+		uint32_t ops_at = (uint32_t)c->hops.n, strs_at = (uint32_t)c->fstrs.n;
+		for (size_t k = 0; k < nops; k++)
+			vec_push(&c->hops);
+		for (size_t k = 0; k < nstrs; k++)
+			vec_push(&c->fstrs);
+		struct img_filter f;
+		if (!cfilter_build(&env, &fs[i], rule, &f, VEC_AT(c->hops, struct img_header_op, ops_at),
+				   VEC_AT(c->fstrs, struct img_str, strs_at))) {
+			c->hops.n = ops_at;
+			c->fstrs.n = strs_at;
+			continue;
+		}
+		f.ops.off = ops_at;
+		f.ops.count = (uint32_t)nops;
+		f.origins.off = strs_at;
+		f.origins.count = (uint32_t)nstrs;
+		*(struct img_filter *)vec_push(&c->filters) = f;
+		span.count++;
+	}
+	return span;
+}
+
 /* One image rule per implemented rule of every route that some served listener holds,
  * in model order. */
 static void compile_rules(struct cctx *c)
@@ -297,14 +346,25 @@ static void compile_rules(struct cctx *c)
 			ir->rule_index = (uint32_t)j;
 			ir->backend_refs.off = (uint32_t)c->brefs.n;
 			ir->backend_refs.count = (uint32_t)rule->nbackend_refs;
+			ir->timeout_request_ms = rule->timeout_request_ms;
+			ir->timeout_backend_ms = rule->timeout_backend_ms;
+			struct img_span rf = compile_filter_list(c, rule->filters, rule->nfilters, rule);
+			uint32_t flags = 0;
 			uint64_t total = 0;
 			for (size_t k = 0; k < rule->nbackend_refs; k++) {
 				const struct gw_backend_ref *br = &rule->backend_refs[k];
+				struct img_span bf = compile_filter_list(c, br->filters, br->nfilters, rule);
 				struct img_backend_ref *ib = vec_push(&c->brefs);
 				ib->weight = br->weight;
 				ib->backend = br->resolved ? backend_index(m, br->resolved) : IMG_NO_BACKEND;
+				ib->filters = bf;
+				if (bf.count > 0)
+					flags |= IMG_RULE_REF_FILTERS;
 				total += br->weight;
 			}
+			ir = VEC_AT(c->rules, struct img_rule, c->rule_map[i][j]);
+			ir->filters = rf;
+			ir->flags = flags;
 			/* At most 16 refs of weight <= 1,000,000 (§2.2), which decode checks. */
 			if (total > UINT32_MAX) {
 				diag_add(c->dl, DIAG_ERROR, rule->pos.file, rule->pos.line, rule->pos.col,
@@ -441,6 +501,57 @@ static void emit_match(struct cctx *c, const struct prec_entry *e)
 	im->query_params.count = (uint32_t)(c->hms.n - im->query_params.off);
 }
 
+/* ---- router index ---- */
+
+struct group_key {
+	struct img_host_group g;
+	const char *name;            /* the host bytes in the string table */
+};
+
+/* The order the router's binary search relies on: kind, length, bytes. */
+static int group_key_cmp(const void *x, const void *y)
+{
+	const struct group_key *a = x, *b = y;
+	if (a->g.kind != b->g.kind)
+		return a->g.kind < b->g.kind ? -1 : 1;
+	if (a->g.host.len != b->g.host.len)
+		return a->g.host.len < b->g.host.len ? -1 : 1;
+	return memcmp(a->name, b->name, a->g.host.len);
+}
+
+/* The host groups of the listener matches [first, first + n): one per run of equal
+ * (kind, hostname), which prec_sort makes contiguous. Should a hostname ever come in
+ * two runs, the listener gets no index and the router scans its matches in order. */
+static struct img_span compile_host_groups(struct cctx *c, uint32_t first, uint32_t n)
+{
+	struct img_span span = {(uint32_t)c->hgroups.n, 0};
+	if (n == 0)
+		return span;
+	struct group_key *k = arena_alloc(&c->a, n * sizeof *k);
+	const struct img_match *m = VEC_AT(c->matches, struct img_match, first);
+	size_t nk = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		/* The string table stores each text once: equal offsets, equal names. */
+		if (nk && k[nk - 1].g.kind == m[i].host_kind && k[nk - 1].g.host.off == m[i].host.off &&
+		    k[nk - 1].g.host.len == m[i].host.len) {
+			k[nk - 1].g.count++;
+			continue;
+		}
+		k[nk].g = (struct img_host_group){.kind = m[i].host_kind, .host = m[i].host,
+						  .first = i, .count = 1};
+		k[nk].name = c->st.bytes.data + m[i].host.off;
+		nk++;
+	}
+	qsort(k, nk, sizeof *k, group_key_cmp);
+	for (size_t i = 1; i < nk; i++)
+		if (group_key_cmp(&k[i - 1], &k[i]) == 0)
+			return span;
+	for (size_t i = 0; i < nk; i++)
+		*(struct img_host_group *)vec_push(&c->hgroups) = k[i].g;
+	span.count = (uint32_t)nk;
+	return span;
+}
+
 /* ---- listeners and binds ---- */
 
 struct bind_item {
@@ -492,6 +603,7 @@ static void compile_listener(struct cctx *c, const struct gw_gateway *gw, const 
 	il = VEC_AT(c->listeners, struct img_listener, idx);
 	il->matches.off = first;
 	il->matches.count = (uint32_t)(c->matches.n - first);
+	il->host_groups = compile_host_groups(c, first, il->matches.count);
 
 	/* Binds: every address of the Gateway, or any IPv4 and any IPv6 address. */
 	for (size_t i = 0; i < gw->naddresses; i++) {
@@ -655,6 +767,8 @@ static bool write_image(struct cctx *c, struct img_header *h, struct buf *out)
 		{&c->hms, &h->header_matches}, {&c->rules, &h->rules},
 		{&c->brefs, &h->backend_refs}, {&c->backends, &h->backends},
 		{&c->endpoints, &h->endpoints}, {&c->patterns, &h->patterns},
+		{&c->filters, &h->filters}, {&c->hops, &h->header_ops}, {&c->fstrs, &h->filter_strs},
+		{&c->hgroups, &h->host_groups},
 	};
 	const size_t narrays = sizeof arrays / sizeof arrays[0];
 	uint64_t off = align_up(sizeof *h);
@@ -684,6 +798,8 @@ static bool write_image(struct cctx *c, struct img_header *h, struct buf *out)
 	for (size_t i = 0; i < c->listeners.n; i++) {
 		struct img_listener *l = VEC_AT(c->listeners, struct img_listener, i);
 		l->matches.off = fix_off(h->matches.off, l->matches.off, sizeof(struct img_match));
+		l->host_groups.off = fix_off(h->host_groups.off, l->host_groups.off,
+					     sizeof(struct img_host_group));
 	}
 	for (size_t i = 0; i < c->matches.n; i++) {
 		struct img_match *mt = VEC_AT(c->matches, struct img_match, i);
@@ -696,6 +812,16 @@ static bool write_image(struct cctx *c, struct img_header *h, struct buf *out)
 		struct img_rule *r = VEC_AT(c->rules, struct img_rule, i);
 		r->backend_refs.off = fix_off(h->backend_refs.off, r->backend_refs.off,
 					      sizeof(struct img_backend_ref));
+		r->filters.off = fix_off(h->filters.off, r->filters.off, sizeof(struct img_filter));
+	}
+	for (size_t i = 0; i < c->brefs.n; i++) {
+		struct img_backend_ref *br = VEC_AT(c->brefs, struct img_backend_ref, i);
+		br->filters.off = fix_off(h->filters.off, br->filters.off, sizeof(struct img_filter));
+	}
+	for (size_t i = 0; i < c->filters.n; i++) {
+		struct img_filter *f = VEC_AT(c->filters, struct img_filter, i);
+		f->ops.off = fix_off(h->header_ops.off, f->ops.off, sizeof(struct img_header_op));
+		f->origins.off = fix_off(h->filter_strs.off, f->origins.off, sizeof(struct img_str));
 	}
 	for (size_t i = 0; i < c->backends.n; i++) {
 		struct img_backend *b = VEC_AT(c->backends, struct img_backend, i);
@@ -725,6 +851,8 @@ bool compile_image(const struct gw_model *m, const char *status_json, const char
 		.brefs = VEC_OF(struct img_backend_ref), .backends = VEC_OF(struct img_backend),
 		.endpoints = VEC_OF(struct img_endpoint), .bind_items = VEC_OF(struct bind_item),
 		.patterns = VEC_OF(struct img_str),
+		.filters = VEC_OF(struct img_filter), .hops = VEC_OF(struct img_header_op),
+		.fstrs = VEC_OF(struct img_str), .hgroups = VEC_OF(struct img_host_group),
 	};
 	struct img_header h;
 	size_t errors = dl->errors;
@@ -747,12 +875,16 @@ bool compile_image(const struct gw_model *m, const char *status_json, const char
 	vec_free(&c.lindex);
 	vec_free(&c.listeners);
 	vec_free(&c.matches);
+	vec_free(&c.hgroups);
 	vec_free(&c.hms);
 	vec_free(&c.rules);
 	vec_free(&c.brefs);
 	vec_free(&c.backends);
 	vec_free(&c.endpoints);
 	vec_free(&c.patterns);
+	vec_free(&c.filters);
+	vec_free(&c.hops);
+	vec_free(&c.fstrs);
 	vec_free(&c.bind_items);
 	buf_free(&c.st.bytes);
 	free(c.st.slots);

@@ -78,8 +78,15 @@ static bool listeners_ok(const struct chk *c)
 	for (uint32_t i = 0; i < h->listeners.count; i++) {
 		if (!str_ok(c, l[i].gateway) || !str_ok(c, l[i].name) ||
 		    !host_ok(c, l[i].host_kind, l[i].host) ||
-		    !sub_ok(l[i].matches, h->matches, sizeof(struct img_match)))
+		    !sub_ok(l[i].matches, h->matches, sizeof(struct img_match)) ||
+		    !sub_ok(l[i].host_groups, h->host_groups, sizeof(struct img_host_group)))
 			return false;
+		/* The router scans a group's range of the listener's matches unchecked. */
+		const struct img_host_group *g = RECORDS(c, l[i].host_groups, struct img_host_group);
+		for (uint32_t k = 0; k < l[i].host_groups.count; k++)
+			if (!host_ok(c, g[k].kind, g[k].host) ||
+			    (uint64_t)g[k].first + g[k].count > l[i].matches.count)
+				return false;
 	}
 	return true;
 }
@@ -121,10 +128,14 @@ static bool rules_ok(const struct chk *c)
 	for (uint32_t i = 0; i < h->backend_refs.count; i++)
 		if (br[i].backend != IMG_NO_BACKEND && br[i].backend >= h->backends.count)
 			return false;
+	for (uint32_t i = 0; i < h->backend_refs.count; i++)
+		if (!sub_ok(br[i].filters, h->filters, sizeof(struct img_filter)))
+			return false;
 	const struct img_rule *r = RECORDS(c, h->rules, struct img_rule);
 	for (uint32_t i = 0; i < h->rules.count; i++) {
 		if (!str_ok(c, r[i].route) ||
-		    !sub_ok(r[i].backend_refs, h->backend_refs, sizeof(struct img_backend_ref)))
+		    !sub_ok(r[i].backend_refs, h->backend_refs, sizeof(struct img_backend_ref)) ||
+		    !sub_ok(r[i].filters, h->filters, sizeof(struct img_filter)))
 			return false;
 		/* The router picks by rnd % total over cumulative weights: the total must
 		 * be the exact sum or a pick could fall off the end. */
@@ -133,6 +144,43 @@ static bool rules_ok(const struct chk *c)
 		for (uint32_t k = 0; k < r[i].backend_refs.count; k++)
 			sum += refs[k].weight;
 		if (sum != r[i].total_weight)
+			return false;
+	}
+	return true;
+}
+
+/* Filters: enums in range, strings and spans inside the image, a mirror's backend in
+ * the table, a share the runtime can draw from, a redirect code the writer knows. */
+static bool filters_ok(const struct chk *c)
+{
+	const struct img_header *h = c->h;
+	const struct img_header_op *op = RECORDS(c, h->header_ops, struct img_header_op);
+	for (uint32_t i = 0; i < h->header_ops.count; i++)
+		if (op[i].op > IMG_HOP_REMOVE || !str_ok(c, op[i].name) || op[i].name.len == 0 ||
+		    !str_ok(c, op[i].value))
+			return false;
+	const struct img_str *fs = RECORDS(c, h->filter_strs, struct img_str);
+	for (uint32_t i = 0; i < h->filter_strs.count; i++)
+		if (!str_ok(c, fs[i]))
+			return false;
+	const struct img_filter *f = RECORDS(c, h->filters, struct img_filter);
+	for (uint32_t i = 0; i < h->filters.count; i++) {
+		if (f[i].kind > IMG_FILTER_ERROR || f[i].path_mod > IMG_PATHMOD_PREFIX ||
+		    f[i].scheme > IMG_SCHEME_HTTPS || !str_ok(c, f[i].hostname) || !str_ok(c, f[i].path) ||
+		    !str_ok(c, f[i].prefix) || !str_ok(c, f[i].methods) || !str_ok(c, f[i].allow_headers) ||
+		    !str_ok(c, f[i].expose_headers) ||
+		    !sub_ok(f[i].ops, h->header_ops, sizeof(struct img_header_op)) ||
+		    !sub_ok(f[i].origins, h->filter_strs, sizeof(struct img_str)))
+			return false;
+		if (f[i].path_mod == IMG_PATHMOD_PREFIX && (f[i].prefix.len == 0 ||
+		    c->base[h->strings.off + f[i].prefix.off] != '/'))
+			return false;
+		if (f[i].kind == IMG_FILTER_MIRROR &&
+		    (f[i].backend >= h->backends.count || f[i].denominator == 0 ||
+		     f[i].numerator > f[i].denominator))
+			return false;
+		if (f[i].kind == IMG_FILTER_REDIRECT && f[i].status != 301 && f[i].status != 302 &&
+		    f[i].status != 303 && f[i].status != 307 && f[i].status != 308)
 			return false;
 	}
 	return true;
@@ -187,12 +235,17 @@ int img_check(const void *data, size_t len)
 	    !array_ok(&c, h->backends, sizeof(struct img_backend), _Alignof(struct img_backend)) ||
 	    !array_ok(&c, h->endpoints, sizeof(struct img_endpoint), _Alignof(struct img_endpoint)) ||
 	    !array_ok(&c, h->patterns, sizeof(struct img_str), _Alignof(struct img_str)) ||
+	    !array_ok(&c, h->filters, sizeof(struct img_filter), _Alignof(struct img_filter)) ||
+	    !array_ok(&c, h->header_ops, sizeof(struct img_header_op), _Alignof(struct img_header_op)) ||
+	    !array_ok(&c, h->filter_strs, sizeof(struct img_str), _Alignof(struct img_str)) ||
+	    !array_ok(&c, h->host_groups, sizeof(struct img_host_group),
+		      _Alignof(struct img_host_group)) ||
 	    !array_ok(&c, h->strings, 1, 1))
 		return -1;
 	if (!str_ok(&c, h->status_json) || !str_ok(&c, h->source_digest))
 		return -1;
 	if (!binds_ok(&c) || !listeners_ok(&c) || !matches_ok(&c) || !rules_ok(&c) ||
-	    !backends_ok(&c))
+	    !filters_ok(&c) || !backends_ok(&c))
 		return -1;
 	return 0;
 }

@@ -14,7 +14,8 @@
 #include <stdint.h>
 
 #define IMG_MAGIC 0x31495747u   /* "GWI1" */
-#define IMG_VERSION 3u   /* 2: img_match.query_params; 3: RegularExpression matches */
+#define IMG_VERSION 5u   /* 2: img_match.query_params; 3: RegularExpression matches;
+				  4: filters and timeouts; 5: host groups (router index) */
 
 struct img_str {
 	uint32_t off;   /* into the string area (header.strings.off + off) */
@@ -67,6 +68,21 @@ struct img_listener {
 	uint16_t port;
 	uint16_t pad2;
 	struct img_span matches;  /* struct img_match, in precedence order: first match wins */
+	struct img_span host_groups; /* struct img_host_group, sorted by (kind, host length,
+					host bytes); empty = scan matches in order */
+};
+
+/* The router's index over one listener's matches: the contiguous run of matches that
+ * share one hostname. Hostname specificity ranks first in Gateway API precedence (§3.4)
+ * and distinct hostnames of one kind and length never fit the same request, so the
+ * compiler keeps each hostname's matches together; a request scans only its exact
+ * group, then the wildcard groups of its suffixes (longest first), then the any group. */
+struct img_host_group {
+	uint8_t kind;             /* enum img_host_kind */
+	uint8_t pad[3];
+	struct img_str host;      /* as img_match.host (lowercase; wildcard: ".suffix") */
+	uint32_t first;           /* index of the first match, relative to listener.matches */
+	uint32_t count;           /* matches in the group */
 };
 
 /* One HTTPRouteMatch of one rule of one route, for one effective hostname. */
@@ -92,11 +108,19 @@ struct img_header_match {
 	uint32_t regex;           /* REGEX: index into patterns[]; else IMG_NO_PATTERN */
 };
 
+/* img_rule.flags */
+#define IMG_RULE_REF_FILTERS 1u   /* some backend_refs[] entry has filters */
+
 struct img_rule {
 	struct img_str route;     /* "namespace/name" */
 	uint32_t rule_index;      /* position of the rule in the route */
 	uint32_t total_weight;    /* sum of backend_refs weights; 0 = every request gets 500 */
 	struct img_span backend_refs; /* struct img_backend_ref */
+	struct img_span filters;  /* struct img_filter, in the order written */
+	uint32_t timeout_request_ms;  /* timeouts.request; 0 = none */
+	uint32_t timeout_backend_ms;  /* timeouts.backendRequest; 0 = none */
+	uint32_t flags;           /* IMG_RULE_* */
+	uint32_t pad;
 };
 
 #define IMG_NO_BACKEND 0xffffffffu
@@ -104,6 +128,48 @@ struct img_rule {
 struct img_backend_ref {
 	uint32_t weight;
 	uint32_t backend;         /* index into backends[], or IMG_NO_BACKEND (unresolved: 500) */
+	struct img_span filters;  /* struct img_filter, run only when this ref is chosen */
+};
+
+/* HTTPRouteFilter (GATEWAY-API.md §2.6.2). IMG_FILTER_ERROR is an ExtensionRef, which
+ * never resolves here: the requests it would handle get 500. */
+enum img_filter_kind {
+	IMG_FILTER_REQUEST_HEADER = 0, IMG_FILTER_RESPONSE_HEADER, IMG_FILTER_MIRROR,
+	IMG_FILTER_REDIRECT, IMG_FILTER_REWRITE, IMG_FILTER_CORS, IMG_FILTER_ERROR
+};
+enum img_path_mod { IMG_PATHMOD_NONE = 0, IMG_PATHMOD_FULL, IMG_PATHMOD_PREFIX };
+enum img_scheme { IMG_SCHEME_KEEP = 0, IMG_SCHEME_HTTP, IMG_SCHEME_HTTPS };
+enum img_header_op_kind { IMG_HOP_SET = 0, IMG_HOP_ADD, IMG_HOP_REMOVE };
+
+#define IMG_CORS_CREDENTIALS 1u   /* img_filter.flags */
+
+struct img_header_op {
+	uint8_t op;               /* enum img_header_op_kind */
+	uint8_t pad[3];
+	struct img_str name;      /* as written (compared case-insensitively) */
+	struct img_str value;     /* empty for REMOVE */
+};
+
+struct img_filter {
+	uint8_t kind;             /* enum img_filter_kind */
+	uint8_t path_mod;         /* enum img_path_mod (REDIRECT, REWRITE) */
+	uint8_t scheme;           /* enum img_scheme (REDIRECT) */
+	uint8_t flags;            /* IMG_CORS_* */
+	uint16_t port;            /* REDIRECT: 0 = unset */
+	uint16_t status;          /* REDIRECT: 301, 302, 303, 307 or 308 */
+	struct img_str hostname;  /* REDIRECT, REWRITE: empty = unset */
+	struct img_str path;      /* the replacement path (path_mod != NONE) */
+	struct img_str prefix;    /* PREFIX: the rule's PathPrefix, without a trailing "/" except "/" */
+	struct img_span ops;      /* header modifiers: struct img_header_op (in header_ops[]),
+				     removes first, then sets, then adds */
+	uint32_t backend;         /* MIRROR: index into backends[] */
+	uint32_t numerator;       /* MIRROR: share numerator / denominator (denominator >= 1) */
+	uint32_t denominator;
+	uint32_t max_age;         /* CORS: seconds */
+	struct img_span origins;  /* CORS: struct img_str (in filter_strs[]), lowercase */
+	struct img_str methods;   /* CORS: allowMethods joined with ", " */
+	struct img_str allow_headers;  /* CORS: joined with ", " */
+	struct img_str expose_headers; /* CORS: joined with ", " */
 };
 
 struct img_backend {
@@ -140,6 +206,11 @@ struct img_header {
 	struct img_span strings;       /* raw bytes (count = byte length) */
 	struct img_str status_json;    /* the "resources" JSON array of this configuration */
 	struct img_str source_digest;  /* hex SHA-256 of the source files, for `history` */
+	struct img_span filters;       /* struct img_filter */
+	struct img_span header_ops;    /* struct img_header_op */
+	struct img_span filter_strs;   /* struct img_str: CORS origins */
+	struct img_span host_groups;   /* struct img_host_group, the storage behind
+					  img_listener.host_groups */
 };
 
 /* Accessors: valid only on an image that img_check() accepted. */

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static bool parse_digits(const char **p, int n, int *out)
 {
@@ -130,6 +131,12 @@ static int entry_cmp(const void *x, const void *y)
 	/* 1. hostname, across routes */
 	CMP_DESC(a->exact_host_len, b->exact_host_len);
 	CMP_DESC(a->host_len, b->host_len);
+	/* Two hostnames of the same rank and length never fit one request (an exact name
+	 * is itself; a wildcard of one length is one suffix), so ordering them by name
+	 * changes no outcome, and keeps each hostname's matches together for the
+	 * router's index (img_host_group). */
+	if (a->host && b->host && (c = strcasecmp(a->host, b->host)) != 0)
+		return c;
 	/* 2. path: Exact, then PathPrefix, then RegularExpression; then the longest value */
 	CMP_DESC(a->path_rank, b->path_rank);
 	CMP_DESC(a->path_len, b->path_len);

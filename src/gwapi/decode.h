@@ -142,6 +142,15 @@ void decode_listenerset(struct dctx *c, const struct ynode *spec, struct gw_list
 /* A Gateway's (or ListenerSet's) spec.listeners, with the CEL rules across them. */
 void decode_listeners(struct dctx *c, const struct ynode *seq, struct gw_listener **out, size_t *n);
 
+/* HTTPRouteFilter lists (decode_filters.c), of a rule or of a backendRef. sum collects
+ * what the rule-level CEL rules need across both. */
+struct decode_filter_summary {
+	bool has_redirect;
+	bool has_prefix_rewrite;   /* a ReplacePrefixMatch in a redirect or rewrite */
+};
+void decode_filters(struct dctx *c, const struct ynode *seq, const char *path,
+		    struct gw_http_filter **out, size_t *nout, struct decode_filter_summary *sum);
+
 /* FNV-1a 64 over a canonical form of a document: keys sorted, null values dropped,
  * scalars by their YAML 1.2 type, without status and without metadata other than
  * the given namespace, name and labels. Reordering keys does not change it. */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* decode_httproute: HTTPRoute spec (GATEWAY-API.md §2.6), with the CRD defaults filled
  * in (one PathPrefix "/" rule, PathPrefix "/" matches, weight 1) so compile never
- * sees an empty list. Features this version does not implement (filters, timeouts,
- * retry, session persistence) are checked for shape and then refused by name, never
- * silently ignored. */
+ * sees an empty list. Filters are in decode_filters.c. Features this version does not
+ * implement (retry, session persistence) are checked for shape and then refused by
+ * name, never silently ignored. */
 #include <string.h>
 #include <strings.h>
 
@@ -72,300 +72,12 @@ static const struct dfield backend_ref_fields[] = {
 	{ "filters", DT_SEQ, 0, 0, 16 },
 };
 
-/* BackendObjectReference, as in RequestMirror */
-static const struct dfield object_ref_fields[] = {
-	{ "group", DT_STR, 0, 0, 0 },
-	{ "kind", DT_STR, 0, 0, 0 },
-	{ "name", DT_STR, DF_REQUIRED, 1, 253 },
-	{ "namespace", DT_STR, 0, 0, 0 },
-	{ "port", DT_INT, 0, 1, 65535 },
-};
-
 static const char *const path_types[] = { "Exact", "PathPrefix", "RegularExpression" };
 static const enum gw_path_type path_type_values[] = { GW_PATH_EXACT, GW_PATH_PREFIX, GW_PATH_REGEX };
 static const char *const match_types[] = { "Exact", "RegularExpression" };
 static const char *const default_gateways[] = { "All", "None" };
 
-/* ---- filters: shape only, then "not supported yet" ---- */
-
-enum filter_type {
-	F_REQUEST_HEADER, F_RESPONSE_HEADER, F_MIRROR, F_REDIRECT, F_REWRITE, F_CORS,
-	F_EXTENSION, F_EXTAUTH, F_NTYPES
-};
-
-/* The type names and the field that must accompany each (CEL pairs them). */
-static const char *const filter_types[F_NTYPES] = {
-	"RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror", "RequestRedirect",
-	"URLRewrite", "CORS", "ExtensionRef", "ExternalAuth",
-};
-
-static const struct dfield filter_fields[] = {
-	{ "requestHeaderModifier", DT_MAP, 0, 0, 0 },
-	{ "responseHeaderModifier", DT_MAP, 0, 0, 0 },
-	{ "requestMirror", DT_MAP, 0, 0, 0 },
-	{ "requestRedirect", DT_MAP, 0, 0, 0 },
-	{ "urlRewrite", DT_MAP, 0, 0, 0 },
-	{ "cors", DT_MAP, 0, 0, 0 },
-	{ "extensionRef", DT_MAP, 0, 0, 0 },
-	{ "externalAuth", DT_MAP, 0, 0, 0 },
-	{ "type", DT_STR, DF_REQUIRED, 0, 0 },
-};
-
-static const struct dfield header_modifier_fields[] = {
-	{ "set", DT_SEQ, 0, 0, 16 },
-	{ "add", DT_SEQ, 0, 0, 16 },
-	{ "remove", DT_SEQ, 0, 0, 16 },
-};
-
-static const struct dfield header_value_fields[] = {
-	{ "name", DT_STR, DF_REQUIRED, 0, 0 },
-	{ "value", DT_STR, DF_REQUIRED, 0, 4096 },
-};
-
-static const struct dfield redirect_fields[] = {
-	{ "scheme", DT_STR, 0, 0, 0 },
-	{ "hostname", DT_STR, 0, 0, 0 },
-	{ "path", DT_MAP, 0, 0, 0 },
-	{ "port", DT_INT, 0, 1, 65535 },
-	{ "statusCode", DT_INT, 0, 0, 0 },
-};
-
-static const struct dfield rewrite_fields[] = {
-	{ "hostname", DT_STR, 0, 0, 0 },
-	{ "path", DT_MAP, 0, 0, 0 },
-};
-
-static const struct dfield path_modifier_fields[] = {
-	{ "type", DT_STR, DF_REQUIRED, 0, 0 },
-	{ "replaceFullPath", DT_STR, 0, 0, 1024 },
-	{ "replacePrefixMatch", DT_STR, 0, 0, 1024 },
-};
-
-static const struct dfield mirror_fields[] = {
-	{ "backendRef", DT_MAP, DF_REQUIRED, 0, 0 },
-	{ "percent", DT_INT, 0, 0, 100 },
-	{ "fraction", DT_MAP, 0, 0, 0 },
-};
-
-static const struct dfield fraction_fields[] = {
-	{ "numerator", DT_INT, DF_REQUIRED, 0, INT32_MAX },
-	{ "denominator", DT_INT, 0, 1, INT32_MAX },
-};
-
-static const struct dfield cors_fields[] = {
-	{ "allowOrigins", DT_SEQ, 0, 0, 64 },
-	{ "allowCredentials", DT_BOOL, 0, 0, 0 },
-	{ "allowMethods", DT_SEQ, 0, 0, 9 },
-	{ "allowHeaders", DT_SEQ, 0, 0, 64 },
-	{ "exposeHeaders", DT_SEQ, 0, 0, 64 },
-	{ "maxAge", DT_INT, 0, 1, INT32_MAX },
-};
-
-static const struct dfield local_ref_fields[] = {
-	{ "group", DT_STR, DF_REQUIRED, 0, 0 },
-	{ "kind", DT_STR, DF_REQUIRED, 0, 0 },
-	{ "name", DT_STR, DF_REQUIRED, 1, 253 },
-};
-
-static const char *const redirect_schemes[] = { "http", "https" };
-static const char *const path_modifier_types[] = { "ReplaceFullPath", "ReplacePrefixMatch" };
-static const int64_t redirect_codes[] = { 301, 302, 303, 307, 308 };
-
-static void check_header_list(struct dctx *c, const struct ynode *seq, const char *path)
-{
-	for (size_t i = 0; i < seq->count; i++) {
-		const char *ip = decode_path_index(c, path, i);
-		struct dval v[2];
-		DECODE_FIELDS(c, seq->items[i], ip, header_value_fields, v);
-		if (v[0].val)
-			decode_header_name(c, v[0].val, decode_path(c, ip, "name"));
-	}
-}
-
-static void check_header_modifier(struct dctx *c, const struct ynode *n, const char *path)
-{
-	struct dval v[3];
-	DECODE_FIELDS(c, n, path, header_modifier_fields, v);
-	if (v[0].val)
-		check_header_list(c, v[0].val, decode_path(c, path, "set"));
-	if (v[1].val)
-		check_header_list(c, v[1].val, decode_path(c, path, "add"));
-	if (v[2].val) {
-		const struct ynode *seq = v[2].val;
-		for (size_t i = 0; i < seq->count; i++) {
-			const char *ip = decode_path_index(c, decode_path(c, path, "remove"), i);
-			if (decode_check(c, seq->items[i], ip, DT_STR, 0, 0))
-				decode_header_name(c, seq->items[i], ip);
-		}
-	}
-}
-
-/* Returns true for a ReplacePrefixMatch modifier. */
-static bool check_path_modifier(struct dctx *c, const struct ynode *n, const char *path)
-{
-	struct dval v[3];
-	DECODE_FIELDS(c, n, path, path_modifier_fields, v);
-	if (!v[0].val)
-		return false;
-	int t = decode_enum(c, v[0].val, decode_path(c, path, "type"), path_modifier_types, 2);
-	if (t < 0)
-		return false;
-	/* CEL: each value is required for its type and forbidden with the other */
-	if (t == 0 && !v[1].val)
-		decode_error(c, n, path, "replaceFullPath must be specified when type is set to 'ReplaceFullPath'");
-	if (t != 0 && v[1].val)
-		decode_error(c, v[1].key, path,
-			     "replaceFullPath must be specified only when type is set to 'ReplaceFullPath'");
-	if (t == 1 && !v[2].val)
-		decode_error(c, n, path, "replacePrefixMatch must be specified when type is set to 'ReplacePrefixMatch'");
-	if (t != 1 && v[2].val)
-		decode_error(c, v[2].key, path,
-			     "replacePrefixMatch must be specified only when type is set to 'ReplacePrefixMatch'");
-	return t == 1;
-}
-
-static void check_object_ref(struct dctx *c, const struct ynode *n, const char *path)
-{
-	struct dval v[5];
-	DECODE_FIELDS(c, n, path, object_ref_fields, v);
-	if (n->kind != YNODE_MAP)
-		return;
-	if (v[0].val)
-		decode_group_name(c, v[0].val, decode_path(c, path, "group"));
-	if (v[1].val)
-		decode_kind_name(c, v[1].val, decode_path(c, path, "kind"));
-	if (v[3].val)
-		decode_dns_label(c, v[3].val, decode_path(c, path, "namespace"));
-	const struct ynode *port = ynode_get(n, "port");
-	bool core_service = (!v[0].val || !v[0].val->scalar[0]) &&
-			    (!v[1].val || !strcmp(v[1].val->scalar, "Service"));
-	if (core_service && (!port || ynode_is_null(port)))
-		decode_error(c, n, path, "must have port for Service reference");
-}
-
-static void check_string_seq(struct dctx *c, const struct ynode *seq, const char *path)
-{
-	for (size_t i = 0; i < seq->count; i++)
-		decode_check(c, seq->items[i], decode_path_index(c, path, i), DT_STR, 1, 0);
-}
-
-/* Returns true when the filter carries a ReplacePrefixMatch path modifier. */
-static bool check_filter_body(struct dctx *c, enum filter_type t, const struct ynode *n, const char *path)
-{
-	struct dval v[6];
-	switch (t) {
-	case F_REQUEST_HEADER:
-	case F_RESPONSE_HEADER:
-		check_header_modifier(c, n, path);
-		return false;
-	case F_REDIRECT: {
-		bool prefix = false;
-		DECODE_FIELDS(c, n, path, redirect_fields, v);
-		if (v[0].val)
-			decode_enum(c, v[0].val, decode_path(c, path, "scheme"), redirect_schemes, 2);
-		if (v[1].val)
-			decode_hostname(c, v[1].val, decode_path(c, path, "hostname"), false);
-		if (v[2].val)
-			prefix = check_path_modifier(c, v[2].val, decode_path(c, path, "path"));
-		if (v[4].val) {
-			int64_t code = decode_int_value(v[4].val);
-			size_t i;
-			for (i = 0; i < sizeof redirect_codes / sizeof redirect_codes[0]; i++)
-				if (code == redirect_codes[i])
-					break;
-			if (i == sizeof redirect_codes / sizeof redirect_codes[0])
-				decode_error(c, v[4].val, decode_path(c, path, "statusCode"),
-					     "unsupported value %s (expected 301, 302, 303, 307 or 308)",
-					     decode_quote(c, v[4].val->scalar));
-		}
-		return prefix;
-	}
-	case F_REWRITE:
-		DECODE_FIELDS(c, n, path, rewrite_fields, v);
-		if (v[0].val)
-			decode_hostname(c, v[0].val, decode_path(c, path, "hostname"), false);
-		return v[1].val && check_path_modifier(c, v[1].val, decode_path(c, path, "path"));
-	case F_MIRROR:
-		DECODE_FIELDS(c, n, path, mirror_fields, v);
-		if (v[0].val)
-			check_object_ref(c, v[0].val, decode_path(c, path, "backendRef"));
-		if (v[1].val && v[2].val)
-			decode_error(c, n, path, "only one of percent or fraction may be specified in HTTPRequestMirrorFilter");
-		if (v[2].val) {
-			struct dval f[2];
-			const char *fp = decode_path(c, path, "fraction");
-			DECODE_FIELDS(c, v[2].val, fp, fraction_fields, f);
-			if (f[0].val && decode_int_value(f[0].val) > (f[1].val ? decode_int_value(f[1].val) : 100))
-				decode_error(c, v[2].val, fp, "numerator must be less than or equal to denominator");
-		}
-		return false;
-	case F_CORS:
-		DECODE_FIELDS(c, n, path, cors_fields, v);
-		if (v[0].val)
-			check_string_seq(c, v[0].val, decode_path(c, path, "allowOrigins"));
-		if (v[2].val)
-			check_string_seq(c, v[2].val, decode_path(c, path, "allowMethods"));
-		if (v[3].val)
-			check_string_seq(c, v[3].val, decode_path(c, path, "allowHeaders"));
-		if (v[4].val)
-			check_string_seq(c, v[4].val, decode_path(c, path, "exposeHeaders"));
-		return false;
-	case F_EXTENSION:
-		DECODE_FIELDS(c, n, path, local_ref_fields, v);
-		if (v[0].val)
-			decode_group_name(c, v[0].val, decode_path(c, path, "group"));
-		if (v[1].val)
-			decode_kind_name(c, v[1].val, decode_path(c, path, "kind"));
-		return false;
-	case F_EXTAUTH:
-	case F_NTYPES:
-		return false; /* experimental; refused below whatever it holds */
-	}
-	return false;
-}
-
-struct filter_summary {
-	bool has_redirect;
-	bool has_prefix_rewrite;   /* a ReplacePrefixMatch in a redirect or rewrite */
-};
-
-/* HTTPRouteFilter list: CEL pairing of type and field, the once-only types,
- * redirect xor rewrite; then each filter is refused as not supported yet. */
-static void check_filters(struct dctx *c, const struct ynode *seq, const char *path,
-			  struct filter_summary *sum)
-{
-	int count[F_NTYPES] = { 0 };
-	for (size_t i = 0; i < seq->count; i++) {
-		const char *ip = decode_path_index(c, path, i);
-		struct dval v[F_NTYPES + 1];
-		DECODE_FIELDS(c, seq->items[i], ip, filter_fields, v);
-		const struct ynode *tn = v[F_NTYPES].val;
-		if (!tn)
-			continue;
-		int t = decode_enum(c, tn, decode_path(c, ip, "type"), filter_types, F_NTYPES);
-		if (t >= 0 && !v[t].val)
-			decode_error(c, seq->items[i], ip, "filter.%s must be specified for %s filter.type",
-				     filter_fields[t].name, filter_types[t]);
-		for (int f = 0; f < F_NTYPES; f++)
-			if (f != t && v[f].val)
-				decode_error(c, v[f].key, ip, "filter.%s must be nil if the filter.type is not %s",
-					     filter_fields[f].name, filter_types[f]);
-		if (t < 0)
-			continue;
-		if (++count[t] == 2 && t != F_MIRROR && t != F_EXTENSION)
-			decode_error(c, tn, decode_path(c, ip, "type"), "%s filter cannot be repeated", filter_types[t]);
-		if (v[t].val && check_filter_body(c, (enum filter_type)t, v[t].val,
-						  decode_path(c, ip, filter_fields[t].name)))
-			sum->has_prefix_rewrite = true;
-		decode_error(c, tn, decode_path(c, ip, "type"), "filter type \"%s\" is not supported yet", filter_types[t]);
-	}
-	if (count[F_REDIRECT] && count[F_REWRITE])
-		decode_error(c, seq, path, "may specify either RequestRedirect or URLRewrite, but not both");
-	if (count[F_REDIRECT])
-		sum->has_redirect = true;
-}
-
-/* ---- timeouts, retry, session persistence: shape, CEL, then refused ---- */
+/* ---- timeouts; retry and session persistence: shape, CEL, then refused ---- */
 
 static const struct dfield timeouts_fields[] = {
 	{ "request", DT_STR, 0, 0, 0 },
@@ -411,12 +123,27 @@ static uint64_t duration_ms(const char *s)
 	return total;
 }
 
-static void check_timeouts(struct dctx *c, const struct ynode *n, const char *path)
+/* A duration beyond what the runtime's 32-bit milliseconds hold (49 days) means no limit. */
+static uint32_t timeout_ms(const char *s)
+{
+	uint64_t ms = duration_ms(s);
+	return ms > UINT32_MAX ? 0 : (uint32_t)ms;
+}
+
+static void check_timeouts(struct dctx *c, const struct ynode *n, const char *path, struct gw_http_rule *r)
 {
 	struct dval v[2];
 	DECODE_FIELDS(c, n, path, timeouts_fields, v);
 	bool req_ok = v[0].val && decode_duration(c, v[0].val, decode_path(c, path, "request"));
 	bool be_ok = v[1].val && decode_duration(c, v[1].val, decode_path(c, path, "backendRequest"));
+	if (req_ok) {
+		r->has_timeout_request = true;
+		r->timeout_request_ms = timeout_ms(v[0].val->scalar);
+	}
+	if (be_ok) {
+		r->has_timeout_backend = true;
+		r->timeout_backend_ms = timeout_ms(v[1].val->scalar);
+	}
 	/* CEL: backendRequest <= request, unless request is 0s (no timeout) */
 	if (req_ok && be_ok) {
 		uint64_t req = duration_ms(v[0].val->scalar), be = duration_ms(v[1].val->scalar);
@@ -567,7 +294,7 @@ static void decode_match(struct dctx *c, const struct ynode *n, const char *path
 /* ---- backendRefs ---- */
 
 static void decode_backend_ref(struct dctx *c, const struct ynode *n, const char *path,
-			       struct gw_backend_ref *br, struct filter_summary *sum)
+			       struct gw_backend_ref *br, struct decode_filter_summary *sum)
 {
 	struct dval v[7];
 	br->group = "";
@@ -594,7 +321,7 @@ static void decode_backend_ref(struct dctx *c, const struct ynode *n, const char
 	    (!port || ynode_is_null(port)))
 		decode_error(c, n, path, "must have port for Service reference");
 	if (v[6].val)
-		check_filters(c, v[6].val, decode_path(c, path, "filters"), sum);
+		decode_filters(c, v[6].val, decode_path(c, path, "filters"), &br->filters, &br->nfilters, sum);
 }
 
 /* ---- rules ---- */
@@ -627,9 +354,9 @@ static void decode_rule(struct dctx *c, const struct ynode *n, const char *path,
 		 * every request too */
 		default_match(c->a, r, n);
 	}
-	struct filter_summary sum = { false, false };
+	struct decode_filter_summary sum = { false, false };
 	if (v[2].val)
-		check_filters(c, v[2].val, decode_path(c, path, "filters"), &sum);
+		decode_filters(c, v[2].val, decode_path(c, path, "filters"), &r->filters, &r->nfilters, &sum);
 	bool redirect = sum.has_redirect;
 	if (v[3].val) {
 		const struct ynode *seq = v[3].val;
@@ -646,10 +373,8 @@ static void decode_rule(struct dctx *c, const struct ynode *n, const char *path,
 	if (sum.has_prefix_rewrite && (r->nmatches != 1 || r->matches[0].path_type != GW_PATH_PREFIX))
 		decode_error(c, n, path, "when using URLRewrite or RequestRedirect filter with "
 			     "path.replacePrefixMatch, exactly one PathPrefix match must be specified");
-	if (v[4].val) {
-		check_timeouts(c, v[4].val, decode_path(c, path, "timeouts"));
-		decode_unsupported(c, &v[4], path, "timeouts");
-	}
+	if (v[4].val)
+		check_timeouts(c, v[4].val, decode_path(c, path, "timeouts"), r);
 	if (v[5].val) {
 		check_retry(c, v[5].val, decode_path(c, path, "retry"));
 		decode_unsupported(c, &v[5], path, "retry");

@@ -206,8 +206,49 @@ struct gw_backend_ref {
 	uint16_t port;               /* 0 = unset */
 	uint32_t weight;             /* default 1 */
 	struct gw_pos pos;
+	struct gw_http_filter *filters; /* run only when this backend is chosen */
+	size_t nfilters;
 	/* status */
 	struct gw_backend *resolved; /* NULL: the ref does not resolve (its share gets 500) */
+};
+
+/* HTTPRouteFilter (GATEWAY-API.md §2.6.2), decoded by decode_filters.c. */
+enum gw_filter_type {
+	GW_FILTER_REQUEST_HEADER, GW_FILTER_RESPONSE_HEADER, GW_FILTER_MIRROR, GW_FILTER_REDIRECT,
+	GW_FILTER_REWRITE, GW_FILTER_CORS, GW_FILTER_EXTENSION
+};
+
+struct gw_header_value {
+	const char *name, *value;
+};
+
+enum gw_path_modifier_type { GW_PATH_MOD_NONE, GW_PATH_MOD_FULL, GW_PATH_MOD_PREFIX };
+
+struct gw_http_filter {
+	enum gw_filter_type type;
+	struct gw_pos pos;
+	/* RequestHeaderModifier, ResponseHeaderModifier */
+	struct gw_header_value *set, *add;
+	size_t nset, nadd;
+	const char **remove;
+	size_t nremove;
+	/* RequestRedirect, URLRewrite */
+	const char *scheme;          /* NULL = unset */
+	const char *hostname;        /* NULL = unset */
+	uint16_t port;               /* 0 = unset */
+	uint16_t status_code;        /* default 302 */
+	enum gw_path_modifier_type path_type;
+	const char *path_value;      /* replaceFullPath or replacePrefixMatch */
+	/* RequestMirror: the ref (weight unused), and the share mirrored */
+	struct gw_backend_ref *mirror;
+	uint32_t mirror_numerator, mirror_denominator; /* default 100/100 */
+	/* CORS */
+	const char **allow_origins, **allow_methods, **allow_headers, **expose_headers;
+	size_t nallow_origins, nallow_methods, nallow_headers, nexpose_headers;
+	bool allow_credentials;
+	uint32_t max_age;            /* default 5 */
+	/* ExtensionRef */
+	const char *ext_group, *ext_kind, *ext_name;
 };
 
 struct gw_http_rule {
@@ -217,6 +258,17 @@ struct gw_http_rule {
 	struct gw_backend_ref *backend_refs;
 	size_t nbackend_refs;
 	struct gw_pos pos;
+	struct gw_http_filter *filters;
+	size_t nfilters;
+	/* timeouts (GEP-1742): milliseconds; 0 = no timeout; has_* false = unset */
+	bool has_timeout_request, has_timeout_backend;
+	uint32_t timeout_request_ms, timeout_backend_ms;
+	/* retry (GEP-1731) */
+	bool has_retry;
+	uint32_t retry_attempts;     /* retries after the first try */
+	uint32_t retry_backoff_ms;
+	uint16_t *retry_codes;
+	size_t nretry_codes;
 };
 
 /* One listener a route attached to, with the hostnames it serves there. */

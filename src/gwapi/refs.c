@@ -210,6 +210,46 @@ static const char *resolve_ref(struct arena *a, struct gw_model *m, const struct
 	return NULL;
 }
 
+/* References inside filters (§4.4: ResolvedRefs covers mirror backends and extension
+ * refs). A mirror that does not resolve is not configured; an ExtensionRef never
+ * resolves (gatewayd defines no extension kinds), and its requests get 500. */
+static void refs_filter_list(struct arena *a, struct gw_model *m, const struct gw_httproute *r,
+			     struct gw_http_filter *fs, size_t n, const char *where,
+			     const char **first_reason, const char **first_msg, struct diag_list *dl)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *msg = NULL, *reason = NULL;
+		if (fs[i].type == GW_FILTER_MIRROR && fs[i].mirror)
+			reason = resolve_ref(a, m, r, fs[i].mirror, &msg, dl);
+		else if (fs[i].type == GW_FILTER_EXTENSION) {
+			msg = arena_printf(a, "extensionRef kind \"%s\" in group \"%s\" is not supported: "
+					   "requests get 500", fs[i].ext_kind ? fs[i].ext_kind : "",
+					   fs[i].ext_group ? fs[i].ext_group : "");
+			reason = "InvalidKind";
+		}
+		if (!reason)
+			continue;
+		resolve_warn(dl, &r->meta, &fs[i].pos, "%s.filters[%zu]: %s", where, i, msg);
+		if (!*first_reason) {
+			*first_reason = reason;
+			*first_msg = arena_printf(a, "%s.filters[%zu]: %s", where, i, msg);
+		}
+	}
+}
+
+static void refs_resolve_filters(struct arena *a, struct gw_model *m, const struct gw_httproute *r,
+				 const char **first_reason, const char **first_msg, struct diag_list *dl)
+{
+	for (size_t j = 0; j < r->nrules; j++) {
+		struct gw_http_rule *rule = &r->rules[j];
+		const char *where = arena_printf(a, "spec.rules[%zu]", j);
+		refs_filter_list(a, m, r, rule->filters, rule->nfilters, where, first_reason, first_msg, dl);
+		for (size_t k = 0; k < rule->nbackend_refs; k++)
+			refs_filter_list(a, m, r, rule->backend_refs[k].filters, rule->backend_refs[k].nfilters,
+					 arena_printf(a, "%s.backendRefs[%zu]", where, k), first_reason, first_msg, dl);
+	}
+}
+
 void refs_resolve_routes(struct arena *a, struct gw_model *m, struct diag_list *dl)
 {
 	for (size_t i = 0; i < m->nhttproutes; i++) {
@@ -232,6 +272,7 @@ void refs_resolve_routes(struct arena *a, struct gw_model *m, struct diag_list *
 				}
 			}
 		}
+		refs_resolve_filters(a, m, r, &first_reason, &first_msg, dl);
 		if (!first_reason)
 			continue;
 		for (size_t p = 0; p < r->nparents; p++)

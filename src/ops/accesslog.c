@@ -116,17 +116,50 @@ static void put_json_string(struct buf *out, const char *s, size_t len)
 	buf_putc(out, '"');
 }
 
-/* ,"key":"value" or ,"key":null (first: no comma). */
-static void put_json_field(struct buf *out, const char *key, const struct reqlog_rec *r,
-			   enum reqlog_field f, bool first)
+/* The main thread formats every line: plain appends, no printf on this path. */
+#define PUTS(out, lit) buf_append((out), (lit), sizeof(lit) - 1)
+
+/* key is the literal before the value, e.g. ",\"client\":"; the value is the field as
+ * a JSON string, or null. */
+#define JSON_FIELD(out, key, r, f) put_json_field((out), (key), sizeof(key) - 1, (r), (f))
+
+static void put_json_field(struct buf *out, const char *key, size_t key_len,
+			   const struct reqlog_rec *r, enum reqlog_field f)
 {
 	size_t len;
 	const char *s = reqlog_field(r, f, &len);
-	buf_printf(out, "%s\"%s\":", first ? "" : ",", key);
+	buf_append(out, key, key_len);
 	if (s != NULL)
 		put_json_string(out, s, len);
 	else
-		buf_puts(out, "null");
+		PUTS(out, "null");
+}
+
+static void put_u64(struct buf *out, uint64_t v)
+{
+	char d[20];
+	int n = 0;
+	do {
+		d[sizeof d - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	buf_append(out, d + sizeof d - n, (size_t)n);
+}
+
+/* seconds as milliseconds with three decimals ("1.598"). */
+static void put_ms(struct buf *out, double seconds)
+{
+	uint64_t us = seconds > 0 ? (uint64_t)(seconds * 1e6 + 0.5) : 0;
+	put_u64(out, us / 1000);
+	char frac[4] = {'.', (char)('0' + us / 100 % 10), (char)('0' + us / 10 % 10),
+			(char)('0' + us % 10)};
+	buf_append(out, frac, sizeof frac);
+}
+
+static void put_2digits(char *p, int v)
+{
+	p[0] = (char)('0' + v / 10 % 10);
+	p[1] = (char)('0' + v % 10);
 }
 
 static void split_time(double ts, time_t *sec, int *ms)
@@ -137,62 +170,104 @@ static void split_time(double ts, time_t *sec, int *ms)
 	*ms = (int)(total % 1000);
 }
 
-void accesslog_format_json(struct buf *out, const struct reqlog_rec *r)
+/* "2026-11-27T04:23:57.091Z": RFC 3339, UTC. One conversion per second. */
+static void put_rfc3339(struct buf *out, double ts)
 {
+	static time_t cached_sec = (time_t)-1;
+	static char cached[20];   /* "2026-11-27T04:23:57" */
 	time_t sec;
 	int ms;
-	struct tm tm;
-	split_time(r->ts, &sec, &ms);
-	gmtime_r(&sec, &tm);
-	buf_printf(out, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"", tm.tm_year + 1900,
-		   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-	put_json_field(out, "client", r, REQLOG_CLIENT, false);
-	put_json_field(out, "method", r, REQLOG_METHOD, false);
-	put_json_field(out, "host", r, REQLOG_HOST, false);
-	put_json_field(out, "path", r, REQLOG_TARGET, false);
-	if (r->present & 1u << REQLOG_METHOD)
-		buf_printf(out, ",\"protocol\":\"HTTP/1.%u\"", (unsigned)r->minor_version);
-	else
-		buf_puts(out, ",\"protocol\":null");
-	buf_printf(out, ",\"status\":%u,\"bytes_in\":%llu,\"bytes_out\":%llu,\"duration_ms\":%.3f",
-		   (unsigned)r->status, (unsigned long long)r->bytes_in,
-		   (unsigned long long)r->bytes_out, r->duration * 1000.0);
+	split_time(ts, &sec, &ms);
+	if (sec != cached_sec) {
+		struct tm tm;
+		gmtime_r(&sec, &tm);
+		int y = (tm.tm_year + 1900) % 10000;
+		put_2digits(cached, y / 100);
+		put_2digits(cached + 2, y % 100);
+		cached[4] = '-';
+		put_2digits(cached + 5, tm.tm_mon + 1);
+		cached[7] = '-';
+		put_2digits(cached + 8, tm.tm_mday);
+		cached[10] = 'T';
+		put_2digits(cached + 11, tm.tm_hour);
+		cached[13] = ':';
+		put_2digits(cached + 14, tm.tm_min);
+		cached[16] = ':';
+		put_2digits(cached + 17, tm.tm_sec);
+		cached_sec = sec;
+	}
+	buf_append(out, cached, 19);
+	char frac[5] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10),
+			(char)('0' + ms % 10), 'Z'};
+	buf_append(out, frac, sizeof frac);
+}
+
+void accesslog_format_json(struct buf *out, const struct reqlog_rec *r)
+{
+	buf_reserve(out, 512);
+	PUTS(out, "{\"ts\":\"");
+	put_rfc3339(out, r->ts);
+	buf_putc(out, '"');
+	JSON_FIELD(out, ",\"client\":", r, REQLOG_CLIENT);
+	JSON_FIELD(out, ",\"method\":", r, REQLOG_METHOD);
+	JSON_FIELD(out, ",\"host\":", r, REQLOG_HOST);
+	JSON_FIELD(out, ",\"path\":", r, REQLOG_TARGET);
+	if (r->present & 1u << REQLOG_METHOD) {
+		PUTS(out, ",\"protocol\":\"HTTP/1.");
+		put_u64(out, r->minor_version);
+		buf_putc(out, '"');
+	} else {
+		PUTS(out, ",\"protocol\":null");
+	}
+	PUTS(out, ",\"status\":");
+	put_u64(out, r->status);
+	PUTS(out, ",\"bytes_in\":");
+	put_u64(out, r->bytes_in);
+	PUTS(out, ",\"bytes_out\":");
+	put_u64(out, r->bytes_out);
+	PUTS(out, ",\"duration_ms\":");
+	put_ms(out, r->duration);
+	PUTS(out, ",\"upstream_ms\":");
 	if (r->upstream >= 0)
-		buf_printf(out, ",\"upstream_ms\":%.3f", r->upstream * 1000.0);
+		put_ms(out, r->upstream);
 	else
-		buf_puts(out, ",\"upstream_ms\":null");
-	put_json_field(out, "gateway", r, REQLOG_GATEWAY, false);
-	put_json_field(out, "route", r, REQLOG_ROUTE, false);
-	put_json_field(out, "backend", r, REQLOG_BACKEND, false);
-	put_json_field(out, "upstream", r, REQLOG_UPSTREAM, false);
+		PUTS(out, "null");
+	JSON_FIELD(out, ",\"gateway\":", r, REQLOG_GATEWAY);
+	JSON_FIELD(out, ",\"route\":", r, REQLOG_ROUTE);
+	JSON_FIELD(out, ",\"backend\":", r, REQLOG_BACKEND);
+	JSON_FIELD(out, ",\"upstream\":", r, REQLOG_UPSTREAM);
 	if (r->present & 1u << REQLOG_RID) {
-		put_json_field(out, "request_id", r, REQLOG_RID, false);
+		JSON_FIELD(out, ",\"request_id\":", r, REQLOG_RID);
 	} else {
 		char id[16];
 		reqlog_id_hex(r->request_id, id);
-		buf_puts(out, ",\"request_id\":\"");
+		PUTS(out, ",\"request_id\":\"");
 		buf_append(out, id, sizeof id);
 		buf_putc(out, '"');
 	}
 	/* Beyond DESIGN.md's list: which listener, and why gatewayd answered itself. */
-	put_json_field(out, "listener", r, REQLOG_LISTENER, false);
-	put_json_field(out, "error", r, REQLOG_ERROR, false);
-	buf_puts(out, "}\n");
+	JSON_FIELD(out, ",\"listener\":", r, REQLOG_LISTENER);
+	JSON_FIELD(out, ",\"error\":", r, REQLOG_ERROR);
+	PUTS(out, "}\n");
 }
 
 /* A combined-format value: bytes nginx would escape become \xHH. */
 static void put_clf_escaped(struct buf *out, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	buf_reserve(out, len);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = p[i];
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-			buf_putc(out, (char)c);
-		} else {
-			char esc[4] = {'\\', 'x', hex_upper[c >> 4], hex_upper[c & 15]};
-			buf_append(out, esc, sizeof esc);
-		}
+	size_t i = 0;
+	while (i < len) {
+		size_t j = i;
+		while (j < len && p[j] >= 0x20 && p[j] < 0x7f && p[j] != '"' && p[j] != '\\')
+			j++;
+		if (j > i)
+			buf_append(out, s + i, j - i);
+		if (j == len)
+			break;
+		unsigned char c = p[j];
+		char esc[4] = {'\\', 'x', hex_upper[c >> 4], hex_upper[c & 15]};
+		buf_append(out, esc, sizeof esc);
+		i = j + 1;
 	}
 }
 
@@ -254,21 +329,26 @@ void accesslog_format_combined(struct buf *out, const struct reqlog_rec *r)
 		const char *target = reqlog_field(r, REQLOG_TARGET, &len);
 		if (target != NULL)
 			put_clf_escaped(out, target, len);
-		buf_printf(out, " HTTP/1.%u", (unsigned)r->minor_version);
+		PUTS(out, " HTTP/1.");
+		put_u64(out, r->minor_version);
 	} else {
 		buf_putc(out, '-');
 	}
-	buf_printf(out, "\" %u ", (unsigned)r->status);
+	PUTS(out, "\" ");
+	put_u64(out, r->status);
+	buf_putc(out, ' ');
 	if (r->body_out > 0)  /* %b: body bytes, "-" for none */
-		buf_printf(out, "%llu", (unsigned long long)r->body_out);
+		put_u64(out, r->body_out);
 	else
 		buf_putc(out, '-');
 	put_clf_quoted(out, r, REQLOG_REFERER);
 	put_clf_quoted(out, r, REQLOG_USER_AGENT);
 
 	/* Extra fields, after the combined ones: Apache's combinedio %I %O, then ours. */
-	buf_printf(out, " %llu %llu", (unsigned long long)r->bytes_in,
-		   (unsigned long long)r->bytes_out);
+	buf_putc(out, ' ');
+	put_u64(out, r->bytes_in);
+	buf_putc(out, ' ');
+	put_u64(out, r->bytes_out);
 	put_clf_quoted(out, r, REQLOG_HOST);
 	if (r->present & 1u << REQLOG_RID) {
 		const char *rid = reqlog_field(r, REQLOG_RID, &len);
@@ -283,11 +363,14 @@ void accesslog_format_combined(struct buf *out, const struct reqlog_rec *r)
 		buf_putc(out, ' ');
 		buf_append(out, id, sizeof id);
 	}
-	buf_printf(out, " %.3f", r->duration * 1000.0);
-	if (r->upstream >= 0)
-		buf_printf(out, " %.3f", r->upstream * 1000.0);
-	else
-		buf_puts(out, " -");
+	buf_putc(out, ' ');
+	put_ms(out, r->duration);
+	if (r->upstream >= 0) {
+		buf_putc(out, ' ');
+		put_ms(out, r->upstream);
+	} else {
+		PUTS(out, " -");
+	}
 	put_clf_quoted(out, r, REQLOG_GATEWAY);
 	put_clf_quoted(out, r, REQLOG_LISTENER);
 	put_clf_quoted(out, r, REQLOG_ROUTE);

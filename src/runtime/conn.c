@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "runtime/filter.h"
 #include "runtime/h1_write.h"
 #include "runtime/reqlog.h"
 #include "runtime/reqstats.h"
@@ -94,7 +95,12 @@ void conn_accept(struct worker *w, int fd, uint32_t key, const struct sockaddr *
 	ev_io_init(&c->io, conn_on_io, fd, EV_READ);
 	ev_io_start(w->loop, &c->io);
 	ev_init(&c->timer, conn_on_timer);
-	conn_set_deadline(c, ev_now(w->loop) + w->lim->idle_timeout);
+	/* A new connection owes us a request: one that stays silent is closed after
+	 * header_timeout (as HAProxy's timeout http-request), not the longer idle_timeout
+	 * meant for keep-alive between requests. */
+	ev_tstamp first = w->lim->header_timeout < w->lim->idle_timeout ? w->lim->header_timeout
+									  : w->lim->idle_timeout;
+	conn_set_deadline(c, ev_now(w->loop) + first);
 	c->next = w->conns;
 	if (w->conns != NULL)
 		w->conns->prev = c;
@@ -116,6 +122,8 @@ void conn_cache_free(struct worker *w)
 void conn_set_deadline(struct conn *c, ev_tstamp at)
 {
 	struct ev_loop *loop = c->w->loop;
+	if (c->route_deadline > 0 && c->state == CONN_PROXY && at > c->route_deadline)
+		at = c->route_deadline;  /* route timeouts (runtime/filter.c) */
 	c->deadline = at;
 	/* Lazy: a timer due earlier re-arms itself for the rest when it fires, so
 	 * pushing a deadline later (every read or write) costs no heap operation. */
@@ -438,8 +446,15 @@ static int conn_start_request(struct conn *c)
 	c->log.rule = rule;
 	if (rule == NULL)
 		return conn_reply(c, 404, "no route\n", false);
-	uint32_t b = rule->total_weight == 0 ? IMG_NO_BACKEND
-		   : router_pick_backend(g->img, rule, worker_rand(w));
+	uint32_t b;
+	if (filter_rule_active(rule)) {
+		int fr = filter_rule_begin(c, g->img, l, rule, &b);
+		if (fr != 0)
+			return fr;
+	} else {
+		b = rule->total_weight == 0 ? IMG_NO_BACKEND
+		    : router_pick_backend(g->img, rule, worker_rand(w));
+	}
 	if (b == IMG_NO_BACKEND || b >= g->img->backends.count)
 		return conn_reply(c, 500, "no backend\n", false);
 	const struct img_backend *be = &g->backends[b];
@@ -673,6 +688,11 @@ static void conn_on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 			return;
 		break;
 	case CONN_PROXY:
+		if (c->route_deadline > 0 && now >= c->route_deadline - 1e-3) {
+			if (filter_timeout(c) < 0)
+				return;
+			break;
+		}
 		if (c->w->lim->request_timeout > 0 && !c->body_done &&
 		    now >= c->log.t_start + c->w->lim->request_timeout - 1e-3) {
 			/* The request did not arrive in time: 408 if nothing of a response went

@@ -104,6 +104,13 @@ struct conn {
 	uint64_t body_seen;        /* body bytes scanned (max_body_bytes) */
 	struct h1_chunked chunk;
 	struct h1_request req;     /* pointers into in; headers valid only while routing */
+	/* Filters and timeouts of the routed rule (runtime/filter.c); all NULL/0 when the
+	 * rule has none. Borrowed from the generation (or from the head in in[]). */
+	const struct img_rule *frule;
+	const struct img_backend_ref *fref;
+	ev_tstamp route_deadline;  /* timeouts: 504 (or a close) when reached; 0 = none */
+	const char *cors_origin;   /* an allowed Origin of an actual CORS request */
+	uint32_t cors_origin_len;
 
 	/* Head output, owned: the forwarded request head while hout_is_req (kept until
 	 * the response begins, for a retry), then response heads or a generated reply. */

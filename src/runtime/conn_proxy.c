@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "runtime/filter.h"
 #include "runtime/h1_write.h"
 #include "runtime/reqlog.h"
 #include "runtime/upstream.h"
@@ -82,12 +83,17 @@ int proxy_start(struct conn *c, struct upool *pool)
 	/* Envoy's behaviour: the backend gets the request id unless the client set one. */
 	char rid[32];
 	size_t rid_len = c->log.client_rid == NULL ? reqlog_id_field(c->log.request_id, rid) : 0;
-	if (hout_reserve(c, h1_request_bound(c->head_len, c->req.nheaders) + rid_len) < 0) {
-		conn_close(c, "out of memory");
-		return -1;
+	size_t n;
+	if (c->frule != NULL) {
+		n = filter_request_head(c, rid, rid_len);
+	} else {
+		if (hout_reserve(c, h1_request_bound(c->head_len, c->req.nheaders) + rid_len) < 0) {
+			conn_close(c, "out of memory");
+			return -1;
+		}
+		n = h1_write_request_extra(c->hout, c->hout_cap, &c->req, c->peer_ip, c->peer_ip_len,
+					   rid, rid_len);
 	}
-	size_t n = h1_write_request_extra(c->hout, c->hout_cap, &c->req, c->peer_ip, c->peer_ip_len,
-					  rid, rid_len);
 	/* The parse scratch is reused by the next parse on this worker. */
 	c->req.headers = NULL;
 	c->req.nheaders = 0;
@@ -366,11 +372,13 @@ static int parse_response(struct conn *c)
 	c->up_reusable = resp.keep_alive && resp.body != H1_BODY_UNTIL_CLOSE;
 	enum h1_conn_field cf = !c->keep_alive ? H1_CONN_CLOSE
 			      : c->http10 ? H1_CONN_KEEP_ALIVE : H1_CONN_NONE;
-	if (hout_reserve(c, h1_response_bound((size_t)r, resp.nheaders)) < 0) {
+	size_t fx = c->frule != NULL ? filter_response_extra(c) : 0;
+	if (hout_reserve(c, h1_response_bound((size_t)r, resp.nheaders) + fx) < 0) {
 		conn_close(c, "out of memory");
 		return -1;
 	}
-	size_t n = h1_write_response(c->hout, c->hout_cap, &resp, cf);
+	size_t n = c->frule != NULL ? filter_response_head(c, c->hout, c->hout_cap, &resp, cf)
+		 : h1_write_response(c->hout, c->hout_cap, &resp, cf);
 	if (n == 0) {
 		c->log.error = "upstream response head too large";
 		return conn_reply(c, 502, "bad upstream response\n", false);

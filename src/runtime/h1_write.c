@@ -153,6 +153,13 @@ size_t h1_write_request_extra(char *buf, size_t cap, const struct h1_request *re
 			      const char *client_ip, size_t ip_len, const char *extra,
 			      size_t extra_len)
 {
+	return h1_write_request_more(buf, cap, req, client_ip, ip_len, extra, extra_len, NULL, 0);
+}
+
+size_t h1_write_request_more(char *buf, size_t cap, const struct h1_request *req,
+			     const char *client_ip, size_t ip_len, const char *extra,
+			     size_t extra_len, const struct h1_header *more, size_t nmore)
+{
 	struct out o = {buf, buf + cap, false};
 	struct tokens tk;
 	size_t nxff = 0;
@@ -196,12 +203,20 @@ size_t h1_write_request_extra(char *buf, size_t cap, const struct h1_request *re
 		PUTS(&o, "Connection: keep-alive\r\n");
 	if (extra_len > 0)
 		put(&o, extra, extra_len);
+	for (size_t i = 0; i < nmore; i++)
+		put_field(&o, &more[i]);
 	PUTS(&o, "\r\n");
 	return o.overflow ? 0 : (size_t)(o.p - buf);
 }
 
 size_t h1_write_response(char *buf, size_t cap, const struct h1_response *resp,
 			 enum h1_conn_field conn)
+{
+	return h1_write_response_more(buf, cap, resp, conn, NULL, 0);
+}
+
+size_t h1_write_response_more(char *buf, size_t cap, const struct h1_response *resp,
+			      enum h1_conn_field conn, const struct h1_header *more, size_t nmore)
 {
 	struct out o = {buf, buf + cap, false};
 	struct tokens tk;
@@ -227,6 +242,8 @@ size_t h1_write_response(char *buf, size_t cap, const struct h1_response *resp,
 		if (tk.n == 0 || !named_by_connection(h, &tk))
 			put_field(&o, h);
 	}
+	for (size_t i = 0; i < nmore; i++)
+		put_field(&o, &more[i]);
 	if (conn == H1_CONN_CLOSE)
 		PUTS(&o, "Connection: close\r\n");
 	else if (conn == H1_CONN_KEEP_ALIVE)

@@ -37,10 +37,19 @@ size_t h1_write_request_extra(char *out, size_t cap, const struct h1_request *re
 			      const char *client_ip, size_t ip_len, const char *extra,
 			      size_t extra_len);
 
+/* The same with more fields (filters: header modifiers, CORS), each written
+ * "name: value\r\n" after the others; cap must allow for them. */
+size_t h1_write_request_more(char *out, size_t cap, const struct h1_request *req,
+			     const char *client_ip, size_t ip_len, const char *extra,
+			     size_t extra_len, const struct h1_header *more, size_t nmore);
+
 /* A response head relayed to the client (final or 1xx): "HTTP/1.1 <status> <reason>",
  * the fields but the hop-by-hop ones, then conn. Returns the length or 0. */
 size_t h1_write_response(char *out, size_t cap, const struct h1_response *resp,
 			 enum h1_conn_field conn);
+
+size_t h1_write_response_more(char *out, size_t cap, const struct h1_response *resp,
+			      enum h1_conn_field conn, const struct h1_header *more, size_t nmore);
 
 /* A complete "text/plain" response with a one-line body (no body when head_only:
  * the request was HEAD). Returns the length or 0. */

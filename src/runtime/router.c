@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* router: the hot path from request to rule to backend over an image that img_check
  * accepted. No allocation, no locks, no writes: the compiled order already encodes
- * Gateway API precedence, so the first match that fits wins. */
+ * Gateway API precedence, so the first match that fits wins; the compiled host groups
+ * let a request skip the matches of other hostnames. */
 #include "runtime/router.h"
 
 #include <stdbool.h>
@@ -218,12 +219,86 @@ static bool match_fits(const struct img_header *img, const struct img_match *m,
 	return true;
 }
 
+/* Compares a request host (any case) with a group key (lowercase) in the order the
+ * compiler sorted the groups: kind, length, bytes. */
+static int group_cmp(const struct img_header *img, const struct img_host_group *g, uint8_t kind,
+		     const char *host, size_t len)
+{
+	if (kind != g->kind)
+		return kind < g->kind ? -1 : 1;
+	if (len != g->host.len)
+		return len < g->host.len ? -1 : 1;
+	const unsigned char *p = (const unsigned char *)img_str_ptr(img, g->host);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)lower(host[i]);
+		if (c != p[i])
+			return c < p[i] ? -1 : 1;
+	}
+	return 0;
+}
+
+static const struct img_host_group *group_find(const struct img_header *img,
+					       const struct img_listener *l, uint8_t kind,
+					       const char *host, size_t len)
+{
+	const struct img_host_group *g = IMG_ARRAY(img, l->host_groups, struct img_host_group);
+	size_t lo = 0, hi = l->host_groups.count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = group_cmp(img, &g[mid], kind, host, len);
+		if (c == 0)
+			return &g[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+static const struct img_match *group_match(const struct img_header *img, const struct img_match *ms,
+					   const struct img_host_group *g,
+					   const struct router_request *rq, size_t host_len)
+{
+	if (!g)
+		return NULL;
+	for (uint32_t i = g->first; i < g->first + g->count; i++)
+		if (match_fits(img, &ms[i], rq, host_len))
+			return &ms[i];
+	return NULL;
+}
+
+/* The candidates of a request, in precedence order, are its exact hostname's matches,
+ * then those of each wildcard suffix of its name from the longest, then the matches
+ * without a hostname (§3.4 ranks hostname specificity first). A wildcard "*.a.com" is
+ * stored as ".a.com" and needs a label before it, hence suffixes start at a dot past 0. */
+static const struct img_match *indexed_match(const struct img_header *img, const struct img_listener *l,
+					     const struct router_request *rq, size_t host_len)
+{
+	const struct img_match *ms = IMG_ARRAY(img, l->matches, struct img_match);
+	const char *host = rq->host;
+	const struct img_match *m = NULL;
+	if (host_len > 0)
+		m = group_match(img, ms, group_find(img, l, IMG_HOST_EXACT, host, host_len), rq, host_len);
+	for (size_t i = 1; !m && i < host_len; i++)
+		if (host[i] == '.')
+			m = group_match(img, ms, group_find(img, l, IMG_HOST_WILDCARD, host + i, host_len - i),
+					rq, host_len);
+	if (!m)
+		m = group_match(img, ms, group_find(img, l, IMG_HOST_ANY, "", 0), rq, host_len);
+	return m;
+}
+
 const struct img_rule *router_match(const struct img_header *img, const struct img_listener *l,
 				    const struct router_request *rq)
 {
 	const struct img_match *ms = IMG_ARRAY(img, l->matches, struct img_match);
 	const struct img_rule *rules = IMG_ARRAY(img, img->rules, struct img_rule);
 	size_t host_len = router_host_len(rq->host, rq->host_len);
+	if (l->host_groups.count > 0) {
+		const struct img_match *m = indexed_match(img, l, rq, host_len);
+		return m ? &rules[m->rule] : NULL;
+	}
 	for (uint32_t i = 0; i < l->matches.count; i++)
 		if (match_fits(img, &ms[i], rq, host_len))
 			return &rules[ms[i].rule];

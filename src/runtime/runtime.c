@@ -66,6 +66,9 @@ struct runtime *runtime_new(const struct settings *s)
 		lim->head_cap = WORKER_BUF_SIZE;
 	lim->parse_headers = lim->max_headers > 128 ? lim->max_headers : 128;
 	lim->request_timeout = (ev_tstamp)s->request_timeout_ms / 1000.;
+	/* The head is part of the request. */
+	if (lim->request_timeout > 0 && lim->request_timeout < lim->header_timeout)
+		lim->header_timeout = lim->request_timeout;
 	lim->max_requests = s->max_requests_per_connection;
 	lim->max_request_line = s->max_request_line_bytes > 0 ? (size_t)s->max_request_line_bytes : 1;
 	pthread_mutex_init(&rt->sh.lock, NULL);

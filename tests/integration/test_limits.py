@@ -209,6 +209,21 @@ def _():
         s.close()
 
 
+@S.case("a new connection that sends nothing is closed after header_timeout (1s), not idle_timeout")
+def _():
+    s = socket.create_connection(("127.0.0.1", E["port"]), timeout=8)
+    t0 = time.monotonic()
+    try:
+        try:
+            got = s.recv(100)
+        except ConnectionResetError:
+            got = b""
+        eq(got, b"", "bytes sent on the silent connection")
+        gwtest.within(time.monotonic() - t0, 0.8, 1.8, "seconds until the close")
+    finally:
+        s.close()
+
+
 @S.case("request_timeout (2s): a body trickling in steadily gets 408 + close")
 def _():
     head = b"POST / HTTP/1.1\r\n" + HOST + b"Content-Length: 100\r\n\r\n"

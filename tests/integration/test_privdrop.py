@@ -70,13 +70,18 @@ def as_user(user, *args):
                                  env=gwtest.child_env(), cwd=env.dir, stdin=gwtest.subprocess.DEVNULL)
 
 
-@S.case("after binding, every uid and gid of the daemon is nobody's")
+@S.case("after binding, every uid and gid of every thread of the daemon is nobody's")
 def _():
-    st = status_line_of("/proc/%d/status" % E["env"].gw.pid)
+    pid = E["env"].gw.pid
     n = E["nobody"]
-    eq(st["Uid"], [str(n.pw_uid)] * 4, "Uid (real, effective, saved, fs)")
-    eq(st["Gid"], [str(n.pw_gid)] * 4, "Gid (real, effective, saved, fs)")
-    check("0" not in st.get("Groups", []), "root's group is still a supplementary group: %r" % st.get("Groups"))
+    tasks = os.listdir("/proc/%d/task" % pid)
+    check(len(tasks) >= 3, "threads: %r (main + 2 workers expected)" % tasks)
+    for tid in tasks:
+        st = status_line_of("/proc/%d/task/%s/status" % (pid, tid))
+        eq(st["Uid"], [str(n.pw_uid)] * 4, "thread %s Uid (real, effective, saved, fs)" % tid)
+        eq(st["Gid"], [str(n.pw_gid)] * 4, "thread %s Gid (real, effective, saved, fs)" % tid)
+        check("0" not in st.get("Groups", []), "root's group is still a supplementary group: %r"
+              % st.get("Groups"))
 
 
 @S.case("it serves on the port below 1024 it bound as root")

@@ -25,7 +25,7 @@ WARMUP = 5
 WRK = None if os.environ.get("GW_SOAK_THREADS") == "1" else shutil.which("wrk")
 SANITIZED = gwtest.is_sanitized()
 WRAPPED = bool(os.environ.get("GATEWAYD_WRAPPER"))
-RSS_GROWTH_KIB = (64 if SANITIZED else 8) * 1024
+RSS_GROWTH_KIB = 8 * 1024
 
 
 def write_config(env, port, backend):
@@ -150,7 +150,8 @@ def _():
     check(len(reloads) >= (SECONDS // 4 if WRAPPED else SECONDS - 3), "only %d reloads" % len(reloads))
     eq([rc for rc in reloads if rc != 0], [], "failed reloads")
     check(env.alive(), "gatewayd died")
-    if not WRAPPED:
+    # ASan's quarantine keeps freed memory for a while: RSS says nothing there.
+    if not WRAPPED and not SANITIZED:
         growth = max(warm) - warm[0]
         check(growth < RSS_GROWTH_KIB, "VmRSS grew by %.1f MiB after the warm-up" % (growth / 1024.0))
     # The clients are gone; stopped backends close the pooled upstream connections.

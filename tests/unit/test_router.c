@@ -719,6 +719,91 @@ static void test_regex_header_and_query_values(void **state)
 	fx_free(&f);
 }
 
+/* The compiled host groups (router index) keep §3.4 precedence: the exact hostname's
+ * matches first, then wildcard suffixes from the longest, then routes without a
+ * hostname, falling back whenever the more specific group has no match that fits. */
+static void test_host_groups_fall_back_in_precedence_order(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_build(&f, GATEWAY_ALL_NS
+		"apiVersion: gateway.networking.k8s.io/v1\n"
+		"kind: HTTPRoute\n"
+		"metadata: {name: any, namespace: infra}\n"
+		"spec:\n"
+		"  parentRefs: [{name: gw}]\n"
+		"  rules: [{matches: [{path: {type: PathPrefix, value: /}}]}]\n"
+		"---\n"
+		"apiVersion: gateway.networking.k8s.io/v1\n"
+		"kind: HTTPRoute\n"
+		"metadata: {name: short, namespace: infra}\n"
+		"spec:\n"
+		"  parentRefs: [{name: gw}]\n"
+		"  hostnames: ['*.a.com']\n"
+		"  rules: [{matches: [{path: {type: PathPrefix, value: /x}}, {path: {type: PathPrefix, value: /y}},\n"
+		"                     {path: {type: PathPrefix, value: /z}}]}]\n"
+		"---\n"
+		"apiVersion: gateway.networking.k8s.io/v1\n"
+		"kind: HTTPRoute\n"
+		"metadata: {name: long, namespace: infra}\n"
+		"spec:\n"
+		"  parentRefs: [{name: gw}]\n"
+		"  hostnames: ['*.b.a.com', c.a.com]\n"
+		"  rules: [{matches: [{path: {type: PathPrefix, value: /x}}, {path: {type: PathPrefix, value: /y}}]}]\n"
+		"---\n"
+		"apiVersion: gateway.networking.k8s.io/v1\n"
+		"kind: HTTPRoute\n"
+		"metadata: {name: exact, namespace: infra}\n"
+		"spec:\n"
+		"  parentRefs: [{name: gw}]\n"
+		"  hostnames: [foo.b.a.com, d.a.com]\n"
+		"  rules: [{matches: [{path: {type: PathPrefix, value: /x}}]}]\n");
+	static const struct fx_case cases[] = {
+		{"FOO.B.A.com", NULL, "/x", {NULL}, "infra/exact#0"},
+		{"foo.b.a.com:8080", NULL, "/x", {NULL}, "infra/exact#0"},
+		{"foo.b.a.com", NULL, "/y", {NULL}, "infra/long#0"},
+		{"foo.b.a.com", NULL, "/z", {NULL}, "infra/short#0"},
+		{"foo.b.a.com", NULL, "/w", {NULL}, "infra/any#0"},
+		{"x.y.b.a.com", NULL, "/y", {NULL}, "infra/long#0"},
+		{"b.a.com", NULL, "/y", {NULL}, "infra/short#0"},
+		{"c.a.com", NULL, "/y", {NULL}, "infra/long#0"},
+		{"c.a.com", NULL, "/z", {NULL}, "infra/short#0"},
+		{"d.a.com", NULL, "/x", {NULL}, "infra/exact#0"},
+		{"a.com", NULL, "/x", {NULL}, "infra/any#0"},
+		{".a.com", NULL, "/x", {NULL}, "infra/any#0"},
+		{"foo.b.a.com.", NULL, "/x", {NULL}, "infra/any#0"},
+		{NULL, NULL, "/x", {NULL}, "infra/any#0"},
+	};
+	FX_RUN(&f, 80, cases);
+
+	/* One group per hostname: any, *.a.com, *.b.a.com, c.a.com, foo.b.a.com, d.a.com;
+	 * the index answers every request exactly as the scan of all matches in order. */
+	const struct img_bind *b = fx_bind(&f, AF_INET, 80);
+	assert_non_null(b);
+	const struct img_listener *l = router_select_listener(f.img, b, "a.com", 5);
+	assert_non_null(l);
+	assert_int_equal(l->host_groups.count, 6);
+	struct img_listener scan = *l;
+	scan.host_groups.count = 0;
+	static const char *const hosts[] = {"foo.b.a.com", "FOO.b.a.com", "x.b.a.com", "b.a.com",
+		"c.a.com", "d.a.com", "e.a.com", "a.com", "com", "", ".b.a.com", "x..a.com"};
+	static const char *const paths[] = {"/", "/x", "/y", "/z", "/x/1", "/w"};
+	for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+		for (size_t k = 0; k < sizeof paths / sizeof paths[0]; k++) {
+			struct router_request rq;
+			memset(&rq, 0, sizeof rq);
+			rq.host = hosts[i];
+			rq.host_len = strlen(hosts[i]);
+			rq.path = paths[k];
+			rq.path_len = strlen(paths[k]);
+			rq.method = IMG_METHOD_GET;
+			if (router_match(f.img, l, &rq) != router_match(f.img, &scan, &rq))
+				fail_msg("%s%s: the index and the scan disagree", hosts[i], paths[k]);
+		}
+	}
+	fx_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -733,6 +818,7 @@ int main(void)
 		cmocka_unit_test(test_matching_across_routes),
 		cmocka_unit_test(test_route_age_breaks_ties),
 		cmocka_unit_test(test_hostname_intersection),
+		cmocka_unit_test(test_host_groups_fall_back_in_precedence_order),
 		cmocka_unit_test(test_listener_isolation),
 		cmocka_unit_test(test_listener_isolation_with_all_hostnames),
 		cmocka_unit_test(test_bind_listener_order),
