@@ -56,7 +56,7 @@ def main():
     if len(rs) > 1:
         print()
         print("| routes: req/s relative to %s | %s |" % (rs[0], " | ".join(rs[1:])))
-        print("|---|%s" % "---:|" * (len(rs) - 1))
+        print("|---|" + "---:|" * (len(rs) - 1))
         for t in TARGETS:
             base = agg.get((rs[0], 1, t))
             if not base:
