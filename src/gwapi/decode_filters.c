@@ -380,13 +380,7 @@ void decode_filters(struct dctx *c, const struct ynode *seq, const char *path,
 			continue;
 		if (++count[t] == 2 && t != F_MIRROR && t != F_EXTENSION)
 			decode_error(c, tn, decode_path(c, ip, "type"), "%s filter cannot be repeated", filter_types[t]);
-		if (t == F_EXTAUTH || t == F_MIRROR) {
-			if (t == F_MIRROR && v[t].val) {
-				struct gw_http_filter scratch;
-				memset(&scratch, 0, sizeof scratch);
-				check_filter_body(c, (enum filter_type)t, v[t].val,
-						  decode_path(c, ip, filter_fields[t].name), &scratch);
-			}
+		if (t == F_EXTAUTH) {
 			decode_error(c, tn, decode_path(c, ip, "type"), "filter type \"%s\" is not supported yet",
 				     filter_types[t]);
 			continue;

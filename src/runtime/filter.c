@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "runtime/conn.h"
+#include "runtime/mirror.h"
 #include "runtime/router.h"
 #include "runtime/worker.h"
 
@@ -514,6 +515,11 @@ size_t filter_request_head(struct conn *c, const char *extra, size_t extra_len)
 					 m.h, m.n);
 	if (n == 0)
 		return 0;
+	/* RequestMirror copies the head as forwarded, after the earlier filters (§2.6.2). */
+	FOR_EACH_FILTER(img, c, f, {
+		if (f->kind == IMG_FILTER_MIRROR)
+			mirror_start(c, img, f, c->hout, n);
+	});
 	/* Timeouts (§2.6.5): request from the complete head, backendRequest from now. */
 	ev_tstamp now = ev_now(c->w->loop), dl = 0;
 	if (c->frule->timeout_request_ms != 0)

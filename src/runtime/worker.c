@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "runtime/conn.h"
 #include "runtime/listener.h"
+#include "runtime/mirror.h"
 #include "runtime/regex.h"
 #include "runtime/reqstats.h"
 
@@ -286,6 +287,7 @@ static void *worker_main(void *arg)
 		w->retired = wg->next;
 		wgen_free(w, wg);
 	}
+	mirror_fini(w);
 	upool_table_fini(w);
 	conn_cache_free(w);
 	while (w->free_bufs != NULL) {

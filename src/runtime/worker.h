@@ -22,6 +22,7 @@ struct reqlog;
 struct reqlog_ring;
 struct reqstats;
 struct reqstats_block;
+struct mirror_state;
 
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
@@ -117,6 +118,7 @@ struct worker {
 	struct regex_scratch *rx;  /* owned: PCRE2 match data for the router */
 	struct reqlog_ring *logring;        /* borrowed from sh->reqlog */
 	struct reqstats_block *stats_nogen; /* borrowed: requests without a generation */
+	struct mirror_state *mirrors;       /* owned, lazily: RequestMirror copies (mirror.c) */
 };
 
 /* Main thread. */

@@ -18,6 +18,9 @@ Special paths:
   /big?bytes=N        stream N bytes of 'x' (Content-Length; add &chunked=1 for chunked)
   /garbage            reply with a malformed status line, then close
   /close              close the connection without answering
+  /_requests          the requests received so far (not this one), oldest first, as a
+                      JSON array of describe() objects (the last REQUEST_LOG_MAX);
+                      /_requests?clear=1 also forgets them (mirror tests)
 Request header "X-Echo-Set-Header: Name:Value,Name2:Value2" adds response headers.
 Bodies of any size are read and hashed as they stream (Content-Length or chunked).
 
@@ -31,11 +34,13 @@ import os
 import socket
 import socketserver
 import sys
+import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 BLOCK = 64 * 1024
+REQUEST_LOG_MAX = 10000
 NO_BODY_STATUS = (204, 304)
 
 
@@ -170,6 +175,9 @@ class EchoHandler(BaseHTTPRequestHandler):
         if url.path == "/close":
             self.close_connection = True
             return
+        if url.path == "/_requests":
+            self.send_request_log(query.get("clear", ["0"])[0] == "1")
+            return
         digest = hashlib.sha256()
         try:
             body_bytes = self.read_body(digest)
@@ -197,7 +205,11 @@ class EchoHandler(BaseHTTPRequestHandler):
             self.send_big(int(query.get("bytes", ["0"])[0]),
                       query.get("chunked", ["0"])[0] == "1")
             return
-        body = (json.dumps(self.describe(body_bytes, digest)) + "\n").encode()
+        desc = self.describe(body_bytes, digest)
+        with self.server.log_lock:
+            self.server.request_log.append(desc)
+            del self.server.request_log[:-REQUEST_LOG_MAX]
+        body = (json.dumps(desc) + "\n").encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("X-Echo-Name", self.server.echo_name)
@@ -209,6 +221,17 @@ class EchoHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def send_request_log(self, clear):
+        with self.server.log_lock:
+            body = (json.dumps(self.server.request_log) + "\n").encode()
+            if clear:
+                self.server.request_log = []
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def send_big(self, n, chunked):
         self.send_response(200)
@@ -272,6 +295,8 @@ def main():
         where = str(srv.server_address[1])
     srv.echo_name = args.name
     srv.verbose = args.verbose
+    srv.request_log = []
+    srv.log_lock = threading.Lock()
     print("READY %s" % where, flush=True)
     try:
         srv.serve_forever(poll_interval=0.2)

@@ -532,7 +532,7 @@ static void test_quoted_port_is_a_string(void **state)
 			  "must be an integer between 1 and 65535, got \"http\"");
 }
 
-static void test_filters_are_checked_and_mirror_refused_as_not_supported_yet(void **state)
+static void test_filters_are_checked_and_mirror_accepted(void **state)
 {
 	struct fixture *f = *state;
 	assert_false(decode(f, ROUTE_HEAD
@@ -546,14 +546,12 @@ static void test_filters_are_checked_and_mirror_refused_as_not_supported_yet(voi
 			       "    - type: RequestMirror\n"
 			       "      requestMirror: {backendRef: {name: m, port: 80}}\n"
 			       "    timeouts: {request: 10s, backendRequest: 20s}\n"));
-	assert_ndiags(f, 4);
+	assert_ndiags(f, 3);
 	assert_diag(f, 0, "t.yaml:10:7: error: HTTPRoute default/shop: spec.rules[0].filters[1]: "
 			  "filter.urlRewrite must be specified for URLRewrite filter.type");
 	assert_diag(f, 1, "t.yaml:11:7: error: HTTPRoute default/shop: spec.rules[0].filters[1]: "
 			  "filter.requestRedirect must be nil if the filter.type is not RequestRedirect");
-	assert_diag(f, 2, "t.yaml:12:13: error: HTTPRoute default/shop: spec.rules[0].filters[2].type: "
-			  "filter type \"RequestMirror\" is not supported yet");
-	assert_diag(f, 3, "t.yaml:14:46: error: HTTPRoute default/shop: spec.rules[0].timeouts.backendRequest: "
+	assert_diag(f, 2, "t.yaml:14:46: error: HTTPRoute default/shop: spec.rules[0].timeouts.backendRequest: "
 			  "backendRequest timeout cannot be longer than request timeout");
 }
 
@@ -815,7 +813,7 @@ int main(void)
 		T(test_same_port_protocol_and_hostname_conflict),
 		T(test_duplicate_object_points_at_the_first),
 		T(test_quoted_port_is_a_string),
-		T(test_filters_are_checked_and_mirror_refused_as_not_supported_yet),
+		T(test_filters_are_checked_and_mirror_accepted),
 		T(test_service_backend_ref_needs_a_port),
 		T(test_parent_refs_to_one_gateway_need_distinct_section_names),
 		T(test_listener_tls_rules_follow_the_protocol),

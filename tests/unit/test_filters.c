@@ -108,6 +108,47 @@ static void test_filters_compile_to_image_records(void **state)
 	fx_free(&f);
 }
 
+/* RequestMirror (§2.6.2): percent and fraction become numerator / denominator, none
+ * means 100%; a mirror whose backend does not resolve is not configured. */
+static void test_mirrors_compile_with_their_share(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_build(&f, ROUTE_HEAD
+		"  - backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: b}]\n"
+		"    filters:\n"
+		"    - {type: RequestMirror, requestMirror: {backendRef: {group: gateway.envoyproxy.io, kind: Backend, name: m}}}\n"
+		"    - {type: RequestMirror, requestMirror: {backendRef: {group: gateway.envoyproxy.io, kind: Backend, name: m}, percent: 20}}\n"
+		"    - {type: RequestMirror, requestMirror: {backendRef: {group: gateway.envoyproxy.io, kind: Backend, name: m}, fraction: {numerator: 25, denominator: 50}}}\n"
+		"    - {type: RequestMirror, requestMirror: {backendRef: {group: gateway.envoyproxy.io, kind: Backend, name: missing}}}\n"
+		"---\n"
+		"apiVersion: gateway.envoyproxy.io/v1alpha1\n"
+		"kind: Backend\n"
+		"metadata: {name: b}\n"
+		"spec: {endpoints: [{ip: {address: 127.0.0.1, port: 8080}}]}\n"
+		"---\n"
+		"apiVersion: gateway.envoyproxy.io/v1alpha1\n"
+		"kind: Backend\n"
+		"metadata: {name: m}\n"
+		"spec: {endpoints: [{ip: {address: 127.0.0.1, port: 8081}}]}\n");
+	assert_int_equal(f.dl.errors, 0);
+	const struct img_header *h = f.img;
+	assert_int_equal(img_check(h, h->size), 0);
+	const struct img_rule *r = IMG_ARRAY(h, h->rules, struct img_rule);
+	assert_int_equal(r[0].filters.count, 3);
+	const struct img_filter *fl = IMG_ARRAY(h, r[0].filters, struct img_filter);
+	const struct img_backend *be = IMG_ARRAY(h, h->backends, struct img_backend);
+	const uint32_t want[3][2] = { { 100, 100 }, { 20, 100 }, { 25, 50 } };
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(fl[i].kind, IMG_FILTER_MIRROR);
+		assert_int_equal(fl[i].numerator, want[i][0]);
+		assert_int_equal(fl[i].denominator, want[i][1]);
+		assert_true(fl[i].backend < h->backends.count);
+		assert_string_equal(img_str_ptr(h, be[fl[i].backend].name), "Backend/default/m");
+	}
+	fx_free(&f);
+}
+
 static void test_filter_cel_rules_are_errors(void **state)
 {
 	(void)state;
@@ -142,6 +183,7 @@ int main(void)
 		cmocka_unit_test(test_cors_origins_match_with_wildcards_and_default_ports),
 		cmocka_unit_test(test_filters_compile_to_image_records),
 		cmocka_unit_test(test_filter_cel_rules_are_errors),
+		cmocka_unit_test(test_mirrors_compile_with_their_share),
 	};
 	return UNIT_RUN(tests);
 }
