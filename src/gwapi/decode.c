@@ -69,6 +69,10 @@ static enum sclass scalar_class(const struct ynode *n)
 	if (n->style != YSCALAR_PLAIN)
 		return SC_STR;
 	const char *s = n->scalar;
+	/* Most scalars are names: a first byte that begins none of the null, bool,
+	 * int or float forms below settles it without the string tests. */
+	if (s[0] && !strchr("~nNtTfF+-.0123456789", s[0]))
+		return SC_STR;
 	if (ynode_is_null(n))
 		return SC_NULL;
 	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE") ||
@@ -195,12 +199,34 @@ const char *decode_path(struct dctx *c, const char *base, const char *field)
 {
 	if (!base || !base[0])
 		return field;
-	return arena_printf(c->a, "%s.%s", base, field);
+	/* built for every field decoded, so without printf */
+	size_t bl = strlen(base), fl = strlen(field);
+	char *p = arena_alloc(c->a, bl + fl + 2);
+	memcpy(p, base, bl);
+	p[bl] = '.';
+	memcpy(p + bl + 1, field, fl);
+	return p;
 }
 
 const char *decode_path_index(struct dctx *c, const char *base, size_t i)
 {
-	return arena_printf(c->a, "%s[%zu]", base ? base : "", i);
+	char digits[24];
+	size_t nd = 0;
+	do {
+		digits[nd++] = (char)('0' + i % 10);
+		i /= 10;
+	} while (i);
+	size_t bl = base ? strlen(base) : 0;
+	char *p = arena_alloc(c->a, bl + nd + 3);
+	char *q = p;
+	if (bl)
+		memcpy(q, base, bl);
+	q += bl;
+	*q++ = '[';
+	while (nd)
+		*q++ = digits[--nd];
+	*q = ']';
+	return p;
 }
 
 /* What a node is, for "got ...". */
@@ -597,12 +623,22 @@ static void fnv(uint64_t *h, const void *data, size_t len)
 
 /* A length-prefixed string, so that no two different sequences of parts collide by
  * concatenation. */
-static void fnv_str(uint64_t *h, char tag, const char *s, size_t len)
+static void fnv_str(uint64_t *h, char tag, const char *s, size_t slen)
 {
-	char head[32];
-	int n = snprintf(head, sizeof head, "%c%zu:", tag, len);
-	fnv(h, head, (size_t)n);
-	fnv(h, s, len);
+	size_t len = slen;
+	/* "<tag><decimal len>:" written by hand: this runs for every scalar */
+	char digits[24], head[32];
+	size_t nd = 0, n = 0;
+	do {
+		digits[nd++] = (char)('0' + len % 10);
+		len /= 10;
+	} while (len);
+	head[n++] = tag;
+	while (nd)
+		head[n++] = digits[--nd];
+	head[n++] = ':';
+	fnv(h, head, n);
+	fnv(h, s, slen);
 }
 
 static int key_cmp(const void *x, const void *y)

@@ -631,8 +631,18 @@ bool ynode_is_null(const struct ynode *n)
 {
 	if (!n || n->kind != YNODE_SCALAR || n->style != YSCALAR_PLAIN)
 		return false;
+	/* The length decides first: only "", "~" and the three spellings of null
+	 * (with no NUL inside) are null. */
 	const char *s = n->scalar;
-	return n->scalar_len == strlen(s) &&
-	       (s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
-		strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0);
+	switch (n->scalar_len) {
+	case 0:
+		return s[0] == '\0';
+	case 1:
+		return s[0] == '~';
+	case 4:
+		return memcmp(s, "null", 4) == 0 || memcmp(s, "Null", 4) == 0 ||
+		       memcmp(s, "NULL", 4) == 0;
+	default:
+		return false;
+	}
 }
