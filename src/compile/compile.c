@@ -348,6 +348,16 @@ static void compile_rules(struct cctx *c)
 			ir->backend_refs.count = (uint32_t)rule->nbackend_refs;
 			ir->timeout_request_ms = rule->timeout_request_ms;
 			ir->timeout_backend_ms = rule->timeout_backend_ms;
+			if (rule->has_retry) {
+				/* attempts is at least 1 (CEL), so 0 means "no retry" */
+				ir->retry_attempts = rule->retry_attempts;
+				ir->retry_backoff_ms = rule->retry_backoff_ms;
+				for (size_t k = 0; k < rule->nretry_codes; k++) {
+					uint32_t b = (uint32_t)rule->retry_codes[k] - IMG_RETRY_CODE_MIN;
+					if (b < 200)
+						ir->retry_codes[b / 32] |= 1u << (b % 32);
+				}
+			}
 			struct img_span rf = compile_filter_list(c, rule->filters, rule->nfilters, rule);
 			uint32_t flags = 0;
 			uint64_t total = 0;

@@ -137,6 +137,9 @@ static bool rules_ok(const struct chk *c)
 		    !sub_ok(r[i].backend_refs, h->backend_refs, sizeof(struct img_backend_ref)) ||
 		    !sub_ok(r[i].filters, h->filters, sizeof(struct img_filter)))
 			return false;
+		/* retry codes are 400..599: the bits past 599 stay clear */
+		if (r[i].retry_codes[IMG_RETRY_CODE_WORDS - 1] >> (200 % 32) != 0)
+			return false;
 		/* The router picks by rnd % total over cumulative weights: the total must
 		 * be the exact sum or a pick could fall off the end. */
 		const struct img_backend_ref *refs = RECORDS(c, r[i].backend_refs, struct img_backend_ref);

@@ -14,8 +14,9 @@
 #include <stdint.h>
 
 #define IMG_MAGIC 0x31495747u   /* "GWI1" */
-#define IMG_VERSION 5u   /* 2: img_match.query_params; 3: RegularExpression matches;
-				  4: filters and timeouts; 5: host groups (router index) */
+#define IMG_VERSION 6u   /* 2: img_match.query_params; 3: RegularExpression matches;
+				  4: filters and timeouts; 5: host groups (router index);
+				  6: img_rule retry */
 
 struct img_str {
 	uint32_t off;   /* into the string area (header.strings.off + off) */
@@ -111,6 +112,9 @@ struct img_header_match {
 /* img_rule.flags */
 #define IMG_RULE_REF_FILTERS 1u   /* some backend_refs[] entry has filters */
 
+#define IMG_RETRY_CODE_MIN 400u
+#define IMG_RETRY_CODE_WORDS 7u  /* 200 codes in 32-bit words */
+
 struct img_rule {
 	struct img_str route;     /* "namespace/name" */
 	uint32_t rule_index;      /* position of the rule in the route */
@@ -120,8 +124,14 @@ struct img_rule {
 	uint32_t timeout_request_ms;  /* timeouts.request; 0 = none */
 	uint32_t timeout_backend_ms;  /* timeouts.backendRequest; 0 = none */
 	uint32_t flags;           /* IMG_RULE_* */
-	uint32_t pad;
+	/* retry (GEP-1731, GATEWAY-API.md §2.6.6): retries after the first try (0 = no
+	 * retry), the wait between tries, and the statuses that trigger one as a bitmap
+	 * (bit code - IMG_RETRY_CODE_MIN). */
+	uint32_t retry_attempts;
+	uint32_t retry_backoff_ms;
+	uint32_t retry_codes[IMG_RETRY_CODE_WORDS];
 };
+
 
 #define IMG_NO_BACKEND 0xffffffffu
 

@@ -2,8 +2,9 @@
 /* decode_httproute: HTTPRoute spec (GATEWAY-API.md §2.6), with the CRD defaults filled
  * in (one PathPrefix "/" rule, PathPrefix "/" matches, weight 1) so compile never
  * sees an empty list. Filters are in decode_filters.c. Features this version does not
- * implement (retry, session persistence) are checked for shape and then refused by
- * name, never silently ignored. */
+ * implement (session persistence) are checked for shape and then refused by name,
+ * never silently ignored. */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -77,7 +78,7 @@ static const enum gw_path_type path_type_values[] = { GW_PATH_EXACT, GW_PATH_PRE
 static const char *const match_types[] = { "Exact", "RegularExpression" };
 static const char *const default_gateways[] = { "All", "None" };
 
-/* ---- timeouts; retry and session persistence: shape, CEL, then refused ---- */
+/* ---- timeouts and retry; session persistence: shape, CEL, then refused ---- */
 
 static const struct dfield timeouts_fields[] = {
 	{ "request", DT_STR, 0, 0, 0 },
@@ -153,17 +154,27 @@ static void check_timeouts(struct dctx *c, const struct ynode *n, const char *pa
 	}
 }
 
-static void check_retry(struct dctx *c, const struct ynode *n, const char *path)
+/* An unset backoff waits like Envoy's default base interval. */
+#define RETRY_DEFAULT_BACKOFF_MS 25u
+
+/* Unset attempts mean one retry (Envoy's default); unset codes mean no status
+ * triggers one: then only connection failures are retried. */
+static void check_retry(struct dctx *c, const struct ynode *n, const char *path, struct gw_http_rule *r)
 {
 	struct dval v[3];
 	DECODE_FIELDS(c, n, path, retry_fields, v);
+	r->has_retry = true;
+	r->retry_attempts = v[1].val ? (uint32_t)strtoul(v[1].val->scalar, NULL, 10) : 1;
+	r->retry_backoff_ms = RETRY_DEFAULT_BACKOFF_MS;
 	if (v[0].val) {
 		const struct ynode *seq = v[0].val;
 		const char *cp = decode_path(c, path, "codes");
+		r->retry_codes = arena_alloc(c->a, (seq->count ? seq->count : 1) * sizeof *r->retry_codes);
 		for (size_t i = 0; i < seq->count; i++) {
 			const char *ip = decode_path_index(c, cp, i);
 			if (!decode_check(c, seq->items[i], ip, DT_INT, 400, 599))
 				continue;
+			r->retry_codes[r->nretry_codes++] = (uint16_t)strtoul(seq->items[i]->scalar, NULL, 10);
 			for (size_t j = 0; j < i; j++) {
 				if (seq->items[j]->kind == YNODE_SCALAR &&
 				    !strcmp(seq->items[j]->scalar, seq->items[i]->scalar)) {
@@ -173,8 +184,8 @@ static void check_retry(struct dctx *c, const struct ynode *n, const char *path)
 			}
 		}
 	}
-	if (v[2].val)
-		decode_duration(c, v[2].val, decode_path(c, path, "backoff"));
+	if (v[2].val && decode_duration(c, v[2].val, decode_path(c, path, "backoff")))
+		r->retry_backoff_ms = timeout_ms(v[2].val->scalar);
 }
 
 static void check_session(struct dctx *c, const struct ynode *n, const char *path)
@@ -376,8 +387,7 @@ static void decode_rule(struct dctx *c, const struct ynode *n, const char *path,
 	if (v[4].val)
 		check_timeouts(c, v[4].val, decode_path(c, path, "timeouts"), r);
 	if (v[5].val) {
-		check_retry(c, v[5].val, decode_path(c, path, "retry"));
-		decode_unsupported(c, &v[5], path, "retry");
+		check_retry(c, v[5].val, decode_path(c, path, "retry"), r);
 	}
 	if (v[6].val) {
 		check_session(c, v[6].val, decode_path(c, path, "sessionPersistence"));

@@ -111,6 +111,7 @@ struct conn {
 	ev_tstamp route_deadline;  /* timeouts: 504 (or a close) when reached; 0 = none */
 	const char *cors_origin;   /* an allowed Origin of an actual CORS request */
 	uint32_t cors_origin_len;
+	uint32_t retries;          /* rule retries made (runtime/retry.c) */
 
 	/* Head output, owned: the forwarded request head while hout_is_req (kept until
 	 * the response begins, for a retry), then response heads or a generated reply. */
@@ -139,6 +140,7 @@ struct conn {
 	bool ubody_done : 1;
 	bool up_reusable : 1;      /* the backend allows keep-alive and framing was clean */
 	bool retried : 1;
+	bool retry_wait : 1;       /* waiting out a rule retry's backoff (no upstream) */
 
 	struct conn_reqlog log;
 };
@@ -164,6 +166,8 @@ void conn_touch(struct conn *c);   /* progress: push the inactivity deadline */
 int proxy_start(struct conn *c, struct upool *pool);
 int proxy_run(struct conn *c);
 int proxy_timeout(struct conn *c);
+/* Sends the request held in hout/in again, to pool (a rule retry, runtime/retry.c). */
+int proxy_reconnect(struct conn *c, struct upool *pool);
 /* Ends the backend side of the request: the upstream connection goes back to its
  * pool when the exchange was clean (reuse), else it is closed. */
 void proxy_finish(struct conn *c, bool reuse);

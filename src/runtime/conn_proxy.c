@@ -18,6 +18,7 @@
 #include "runtime/filter.h"
 #include "runtime/h1_write.h"
 #include "runtime/reqlog.h"
+#include "runtime/retry.h"
 #include "runtime/upstream.h"
 #include "runtime/worker.h"
 
@@ -58,6 +59,8 @@ static int proxy_connect(struct conn *c, bool fresh)
 	struct upstream *u;
 	int r = upstream_get(c->w, c->pool, c, fresh, &u);
 	if (r < 0) {
+		if (retry_on_failure(c, "upstream connect error"))
+			return 1;
 		c->log.error = "upstream connect error";
 		return conn_reply(c, 502, "upstream connect error\n", false);
 	}
@@ -107,6 +110,12 @@ int proxy_start(struct conn *c, struct upool *pool)
 	return proxy_connect(c, false);
 }
 
+int proxy_reconnect(struct conn *c, struct upool *pool)
+{
+	c->pool = pool;
+	return proxy_connect(c, false);
+}
+
 void proxy_finish(struct conn *c, bool reuse)
 {
 	if (c->up != NULL) {
@@ -145,6 +154,9 @@ int proxy_up_events(const struct conn *c)
  * it can still be sent again (no body, or none of it dropped from the buffer). */
 static int proxy_upstream_failed(struct conn *c, const char *what)
 {
+	/* A rule retry comes first, so that every failure counts as an attempt. */
+	if (retry_on_failure(c, what))
+		return 1;
 	bool can_retry = c->up->reused && !c->retried && !c->resp_byte &&
 			 (c->req.body == H1_BODY_NONE || !c->body_dropped);
 	if (can_retry) {
@@ -220,7 +232,8 @@ static void compact_request(struct conn *c)
 	uint32_t sent = c->fwd_off - c->head_len;
 	if (sent == 0)
 		return;
-	bool retain = c->up != NULL && c->up->reused && !c->resp_byte && !c->retried;
+	bool retain = (c->up != NULL && c->up->reused && !c->resp_byte && !c->retried) ||
+		      retry_keep_body(c);
 	if (retain && c->in_end < c->in_cap)
 		return;
 	memmove(c->in + c->head_len, c->in + c->fwd_off, c->in_end - c->fwd_off);
@@ -361,6 +374,8 @@ static int parse_response(struct conn *c)
 		return 1;
 	}
 
+	if (c->frule != NULL && retry_on_status(c, resp.status))
+		return 1;
 	c->log.t_response = ev_now(w->loop);
 	c->log.status = resp.status;
 	c->ubody = (uint8_t)resp.body;
@@ -615,7 +630,11 @@ int proxy_run(struct conn *c)
 
 int proxy_timeout(struct conn *c)
 {
+	if (c->retry_wait)
+		return retry_resume(c);
 	if (c->rq == RQ_CONNECT) {
+		if (retry_on_failure(c, "upstream connect timeout"))
+			return 1;
 		c->log.error = "upstream connect timeout";
 		return conn_reply(c, 502, "upstream connect error\n", false);
 	}
@@ -633,9 +652,11 @@ void conn_on_upstream_io(struct conn *c, int revents)
 		return;
 	if (c->rq == RQ_CONNECT) {
 		if (upstream_connect_result(c->up) < 0) {
-			c->log.error = "upstream connect error";
-			if (conn_reply(c, 502, "upstream connect error\n", false) < 0)
-				return;
+			if (!retry_on_failure(c, "upstream connect error")) {
+				c->log.error = "upstream connect error";
+				if (conn_reply(c, 502, "upstream connect error\n", false) < 0)
+					return;
+			}
 		} else {
 			c->rq = RQ_SEND;
 			c->up_wr = true;

@@ -13,6 +13,7 @@
 
 #include "runtime/conn.h"
 #include "runtime/mirror.h"
+#include "runtime/retry.h"
 #include "runtime/router.h"
 #include "runtime/worker.h"
 
@@ -572,6 +573,8 @@ size_t filter_response_head(struct conn *c, char *out, size_t cap, struct h1_res
 int filter_timeout(struct conn *c)
 {
 	c->route_deadline = 0;
+	if (retry_on_attempt_timeout(c))
+		return 1;
 	if (!c->resp_started && !(c->hout_off < c->hout_len && !c->hout_is_req)) {
 		c->log.error = "route timeout";
 		return conn_reply(c, 504, "upstream timeout\n", true);

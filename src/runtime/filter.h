@@ -20,7 +20,7 @@ struct conn;
 static inline bool filter_rule_active(const struct img_rule *r)
 {
 	return r->filters.count != 0 || r->flags != 0 || r->timeout_request_ms != 0 ||
-	       r->timeout_backend_ms != 0;
+	       r->timeout_backend_ms != 0 || r->retry_attempts != 0;
 }
 
 /* After routing (c->req.headers still valid): picks the backendRef (*backend gets its

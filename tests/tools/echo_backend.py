@@ -18,6 +18,9 @@ Special paths:
   /big?bytes=N        stream N bytes of 'x' (Content-Length; add &chunked=1 for chunked)
   /garbage            reply with a malformed status line, then close
   /close              close the connection without answering
+  .../retry/...?uuid=U&succeedAfter=N[&responseCode=C]   (a "retry" path segment)
+                      the first N requests with uuid U fail (status C, or a TCP reset
+                      when C is not given), later ones echo (GATEWAY-API.md 5.3)
   /_requests          the requests received so far (not this one), oldest first, as a
                       JSON array of describe() objects (the last REQUEST_LOG_MAX);
                       /_requests?clear=1 also forgets them (mirror tests)
@@ -33,6 +36,7 @@ import json
 import os
 import socket
 import socketserver
+import struct
 import sys
 import threading
 import time
@@ -190,6 +194,8 @@ class EchoHandler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
+        if "retry" in url.path.split("/") and self.retry_fail(query):
+            return
         status = 200
         if url.path.startswith("/status/"):
             try:
@@ -221,6 +227,31 @@ class EchoHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def retry_fail(self, query):
+        """Fails this request if its uuid has failed fewer than succeedAfter times."""
+        uuid = query.get("uuid", [""])[0]
+        after = int(query.get("succeedAfter", ["0"])[0])
+        with self.server.log_lock:
+            counts = self.server.__dict__.setdefault("retry_counts", {})
+            n = counts.get(uuid, 0)
+            counts[uuid] = n + 1
+        if n >= after:
+            return False
+        code = query.get("responseCode", [""])[0]
+        self.close_connection = True
+        if not code:
+            # SO_LINGER 0: the close sends a RST instead of a FIN
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return True
+        body = b"retry simulator failure\n"
+        self.send_response(int(code))
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Echo-Name", self.server.echo_name)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        return True
 
     def send_request_log(self, clear):
         with self.server.log_lock:

@@ -3,6 +3,7 @@
  * img_check) and the pure runtime helpers (ReplacePrefixMatch, CORS origins). */
 #include "unit.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "compile_fixture.h"
@@ -149,6 +150,55 @@ static void test_mirrors_compile_with_their_share(void **state)
 	fx_free(&f);
 }
 
+/* retry (GEP-1731, §2.6.6): attempts are retries after the first try, codes become a
+ * bitmap over 400..599, an unset backoff is 25 ms and unset attempts one retry. */
+static void test_retry_compiles_to_rule_fields(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_build(&f, ROUTE_HEAD
+		"  - matches: [{path: {value: /a}}]\n"
+		"    retry: {codes: [500, 599, 404], attempts: 3, backoff: 1s}\n"
+		"  - matches: [{path: {value: /b}}]\n"
+		"    retry: {}\n"
+		"  - matches: [{path: {value: /c}}]\n");
+	assert_int_equal(f.dl.errors, 0);
+	const struct img_header *h = f.img;
+	assert_int_equal(img_check(h, h->size), 0);
+	assert_int_equal(h->rules.count, 3);
+	const struct img_rule *r = IMG_ARRAY(h, h->rules, struct img_rule);
+	const struct img_rule *a = NULL, *b = NULL, *c = NULL;
+	for (uint32_t i = 0; i < 3; i++)
+		*(r[i].rule_index == 0 ? &a : r[i].rule_index == 1 ? &b : &c) = &r[i];
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_int_equal(a->retry_attempts, 3);
+	assert_int_equal(a->retry_backoff_ms, 1000);
+	assert_int_equal(a->retry_codes[0], 1u << 4);             /* 404 */
+	assert_int_equal(a->retry_codes[3], 1u << (100 - 96));    /* 500 */
+	assert_int_equal(a->retry_codes[6], 1u << (199 - 192));   /* 599 */
+	assert_int_equal(a->retry_codes[1] | a->retry_codes[2] | a->retry_codes[4] | a->retry_codes[5], 0);
+	assert_true(filter_rule_active(a));
+	assert_int_equal(b->retry_attempts, 1);
+	assert_int_equal(b->retry_backoff_ms, 25);
+	for (int i = 0; i < 7; i++)
+		assert_int_equal(b->retry_codes[i], 0);
+	assert_int_equal(c->retry_attempts, 0);
+	assert_false(filter_rule_active(c));
+	/* a code past 599 is refused by img_check */
+	size_t n = h->size;
+	char *copy = malloc(n);
+	assert_non_null(copy);
+	memcpy(copy, h, n);
+	struct img_header *hc = (struct img_header *)copy;
+	struct img_rule *rc = (struct img_rule *)(copy + hc->rules.off);
+	rc[0].retry_codes[6] |= 1u << 8;
+	assert_int_equal(img_check(copy, n), -1);
+	free(copy);
+	fx_free(&f);
+}
+
 static void test_filter_cel_rules_are_errors(void **state)
 {
 	(void)state;
@@ -161,6 +211,7 @@ static void test_filter_cel_rules_are_errors(void **state)
 		"    - {type: RequestRedirect, requestRedirect: {hostname: x.org}}\n"
 		"    - {type: URLRewrite, urlRewrite: {hostname: y.org}}\n"
 		"  - timeouts: {request: 1s, backendRequest: 2s}\n"
+		"  - retry: {codes: [500, 500, 399], attempts: 0}\n"
 		"  - filters:\n"
 		"    - {type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: A, value: x}, {name: A, value: y}]}}\n";
 	memset(&f, 0, sizeof f);
@@ -168,7 +219,8 @@ static void test_filter_cel_rules_are_errors(void **state)
 	diag_list_init(&f.dl);
 	assert_true(ydoc_load_buffer(&f.a, "routes.yaml", yaml, strlen(yaml), &f.docs, &f.dl));
 	assert_false(gwapi_decode(&f.a, &f.docs, &f.m, &f.dl));
-	assert_int_equal(f.dl.errors, 4);
+	assert_int_equal(f.dl.errors, 7);
+	assert_true(fx_has_diag(&f, "duplicate code 500"));
 	assert_true(fx_has_diag(&f, "exactly one PathPrefix match must be specified"));
 	assert_true(fx_has_diag(&f, "either RequestRedirect or URLRewrite, but not both"));
 	assert_true(fx_has_diag(&f, "backendRequest timeout cannot be longer than request timeout"));
@@ -183,6 +235,7 @@ int main(void)
 		cmocka_unit_test(test_cors_origins_match_with_wildcards_and_default_ports),
 		cmocka_unit_test(test_filters_compile_to_image_records),
 		cmocka_unit_test(test_filter_cel_rules_are_errors),
+		cmocka_unit_test(test_retry_compiles_to_rule_fields),
 		cmocka_unit_test(test_mirrors_compile_with_their_share),
 	};
 	return UNIT_RUN(tests);
