@@ -13,8 +13,11 @@
 
 #include "compile/image.h"
 
-/* Idle connections kept per endpoint per worker; more are closed when released. */
-#define UPOOL_MAX_IDLE 64
+/* Idle connections kept per endpoint per worker; more are closed when released.
+ * It must cover the client concurrency one worker sees, or every request beyond it
+ * pays a new backend connection (at 256 clients a bound of 64 doubled the CPU per
+ * request). Envoy keeps them unbounded, nginx setups commonly use keepalive 1024. */
+#define UPOOL_MAX_IDLE 1024
 /* An idle upstream connection unused this long is closed (seconds). */
 #define UPOOL_IDLE_TIMEOUT 60.0
 
