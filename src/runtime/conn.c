@@ -544,16 +544,10 @@ static int conn_read_head(struct conn *c)
 			/* A head beyond one buffer: move to one of max_header_bytes. */
 			if (c->in_cap >= w->lim->head_cap)
 				return conn_reply(c, 431, conn_error_body(431), true);
-			uint32_t cap;
-			char *big = worker_buf_get(w, w->lim->head_cap, &cap);
-			if (big == NULL) {
+			if (worker_buf_grow(w, &c->in, &c->in_cap, c->in_end, w->lim->head_cap) < 0) {
 				conn_close(c, "out of memory");
 				return -1;
 			}
-			memcpy(big, c->in, c->in_end);
-			worker_buf_put(w, c->in, c->in_cap);
-			c->in = big;
-			c->in_cap = cap;
 		}
 		size_t space = c->in_cap - c->in_end;
 		ssize_t n = read(c->fd, c->in + c->in_end, space);

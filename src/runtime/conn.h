@@ -163,6 +163,9 @@ int conn_request_done(struct conn *c);
 void conn_set_deadline(struct conn *c, ev_tstamp at);
 void conn_touch(struct conn *c);   /* progress: push the inactivity deadline */
 
+/* conn_proxy.c: makes c->hout hold at least size bytes (its content is dropped).
+ * Returns 0, or -1 when no buffer could be had. */
+int proxy_hout_reserve(struct conn *c, size_t size);
 int proxy_start(struct conn *c, struct upool *pool);
 int proxy_run(struct conn *c);
 int proxy_timeout(struct conn *c);

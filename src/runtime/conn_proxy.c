@@ -42,8 +42,7 @@ static bool req_head_pending(const struct conn *c)
 	return c->hout_is_req && c->hout_off < c->hout_len && c->rq != RQ_STOPPED;
 }
 
-/* Makes hout hold at least size bytes; its content is dropped. */
-static int hout_reserve(struct conn *c, size_t size)
+int proxy_hout_reserve(struct conn *c, size_t size)
 {
 	if (c->hout != NULL && c->hout_cap >= size)
 		return 0;
@@ -90,7 +89,7 @@ int proxy_start(struct conn *c, struct upool *pool)
 	if (c->frule != NULL) {
 		n = filter_request_head(c, rid, rid_len);
 	} else {
-		if (hout_reserve(c, h1_request_bound(c->head_len, c->req.nheaders) + rid_len) < 0) {
+		if (proxy_hout_reserve(c, h1_request_bound(c->head_len, c->req.nheaders) + rid_len) < 0) {
 			conn_close(c, "out of memory");
 			return -1;
 		}
@@ -361,7 +360,7 @@ static int parse_response(struct conn *c)
 		}
 		/* RFC 9110 §15.2: relay interim responses, except to HTTP/1.0 clients. */
 		if (!c->http10) {
-			if (hout_reserve(c, h1_response_bound((size_t)r, resp.nheaders)) < 0) {
+			if (proxy_hout_reserve(c, h1_response_bound((size_t)r, resp.nheaders)) < 0) {
 				conn_close(c, "out of memory");
 				return -1;
 			}
@@ -388,7 +387,7 @@ static int parse_response(struct conn *c)
 	enum h1_conn_field cf = !c->keep_alive ? H1_CONN_CLOSE
 			      : c->http10 ? H1_CONN_KEEP_ALIVE : H1_CONN_NONE;
 	size_t fx = c->frule != NULL ? filter_response_extra(c) : 0;
-	if (hout_reserve(c, h1_response_bound((size_t)r, resp.nheaders) + fx) < 0) {
+	if (proxy_hout_reserve(c, h1_response_bound((size_t)r, resp.nheaders) + fx) < 0) {
 		conn_close(c, "out of memory");
 		return -1;
 	}
@@ -553,16 +552,10 @@ static int pump_response(struct conn *c, int *budget)
 				c->uin_end -= c->uin_start;
 				c->uin_start = 0;
 			} else if (c->uin_cap < w->lim->head_cap) {
-				uint32_t cap;
-				char *big = worker_buf_get(w, w->lim->head_cap, &cap);
-				if (big == NULL) {
+				if (worker_buf_grow(w, &c->uin, &c->uin_cap, c->uin_end, w->lim->head_cap) < 0) {
 					conn_close(c, "out of memory");
 					return -1;
 				}
-				memcpy(big, c->uin, c->uin_end);
-				worker_buf_put(w, c->uin, c->uin_cap);
-				c->uin = big;
-				c->uin_cap = cap;
 			} else {
 				c->log.error = "upstream response head too large";
 				return conn_reply(c, 502, "bad upstream response\n", false);

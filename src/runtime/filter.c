@@ -454,17 +454,6 @@ int filter_rule_begin(struct conn *c, const struct img_header *img, const struct
 	return 0;
 }
 
-static int hout_reserve(struct conn *c, size_t size)
-{
-	if (c->hout != NULL && c->hout_cap >= size)
-		return 0;
-	if (c->hout != NULL)
-		worker_buf_put(c->w, c->hout, c->hout_cap);
-	c->hout = worker_buf_get(c->w, size, &c->hout_cap);
-	c->hout_off = c->hout_len = 0;
-	return c->hout != NULL ? 0 : -1;
-}
-
 size_t filter_request_head(struct conn *c, const char *extra, size_t extra_len)
 {
 	const struct img_header *img = c->wg->gen->img;
@@ -484,7 +473,7 @@ size_t filter_request_head(struct conn *c, const char *extra, size_t extra_len)
 		target_len = req.path_len + rewrite->path.len + 2 + req.query_len;
 	}
 	size_t need = h1_request_bound(c->head_len, req.nheaders) + extra_len + add + target_len;
-	if (hout_reserve(c, need) < 0)
+	if (proxy_hout_reserve(c, need) < 0)
 		return 0;
 	size_t cap = c->hout_cap;
 	/* Filters in order: a rewrite's Host counts as a set at its place in the list. */

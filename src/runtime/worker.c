@@ -57,6 +57,19 @@ void worker_buf_put(struct worker *w, char *buf, uint32_t cap)
 	free(buf);
 }
 
+int worker_buf_grow(struct worker *w, char **buf, uint32_t *cap, size_t used, size_t size)
+{
+	uint32_t bigger_cap;
+	char *bigger = worker_buf_get(w, size, &bigger_cap);
+	if (bigger == NULL)
+		return -1;
+	memcpy(bigger, *buf, used);
+	worker_buf_put(w, *buf, *cap);
+	*buf = bigger;
+	*cap = bigger_cap;
+	return 0;
+}
+
 struct wgen *wgen_new(struct generation *g, size_t nlisten)
 {
 	size_t ne = g->img->endpoints.count, nb = g->img->backends.count;

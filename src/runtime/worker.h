@@ -145,6 +145,9 @@ void worker_conn_closed(struct worker *w);
 /* A buffer of at least size bytes; *cap receives its real size. NULL on OOM. */
 char *worker_buf_get(struct worker *w, size_t size, uint32_t *cap);
 void worker_buf_put(struct worker *w, char *buf, uint32_t cap);
+/* Moves the first used bytes of *buf into a buffer of at least size bytes and gives
+ * the old one back. Returns 0, or -1 (nothing changed) when no buffer could be had. */
+int worker_buf_grow(struct worker *w, char **buf, uint32_t *cap, size_t used, size_t size);
 
 static inline uint32_t worker_rand(struct worker *w)
 {
