@@ -16,6 +16,7 @@ liblmdb-dev
 libinih-dev
 libmbedtls-dev
 libpcre2-dev
+libc-ares-dev
 libcmocka-dev
 clang
 curl
@@ -31,6 +32,9 @@ dpkg-dev
 debhelper
 lintian
 rpm
+openssl
+dnsmasq-base
+testssl.sh
 "
 
 if [ "$(id -u)" -ne 0 ]; then

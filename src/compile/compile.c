@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "compile/cctx.h"
 #include "compile/compile_filters.h"
 #include "compile/image.h"
+#include "compile/image_policy.h"
 #include "compile/precedence.h"
 #include "gwapi/resolve.h"
 
@@ -32,150 +34,6 @@ static size_t image_min_size(void)
 	return page > 4096 ? (size_t)page : 4096;
 }
 
-/* ---- growable record arrays ---- */
-
-struct vec {
-	char *data;
-	size_t n, cap, elem;
-};
-
-#define VEC_OF(type) {NULL, 0, 0, sizeof(type)}
-#define VEC_AT(v, type, i) ((type *)(v).data + (i))
-
-static void *vec_push(struct vec *v)
-{
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 16;
-		char *d = realloc(v->data, cap * v->elem);
-		if (!d)
-			fatalx("out of memory");
-		v->data = d;
-		v->cap = cap;
-	}
-	void *p = v->data + v->n * v->elem;
-	memset(p, 0, v->elem);
-	v->n++;
-	return p;
-}
-
-static void vec_free(struct vec *v)
-{
-	free(v->data);
-	v->data = NULL;
-	v->n = v->cap = 0;
-}
-
-/* ---- string area, deduplicated ---- */
-
-struct strslot {
-	uint32_t off, len;
-	uint64_t hash;
-	bool used;
-};
-
-struct strtab {
-	struct buf bytes;
-	struct strslot *slots;
-	size_t nslots, used;
-	bool overflow;
-};
-
-static uint64_t str_hash(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
-static void strtab_rehash(struct strtab *t)
-{
-	size_t n = t->nslots ? t->nslots * 2 : 256;
-	struct strslot *slots = calloc(n, sizeof *slots);
-	if (!slots)
-		fatalx("out of memory");
-	for (size_t i = 0; i < t->nslots; i++) {
-		if (!t->slots[i].used)
-			continue;
-		size_t j = t->slots[i].hash & (n - 1);
-		while (slots[j].used)
-			j = (j + 1) & (n - 1);
-		slots[j] = t->slots[i];
-	}
-	free(t->slots);
-	t->slots = slots;
-	t->nslots = n;
-}
-
-static struct img_str strtab_addn(struct strtab *t, const char *s, size_t len)
-{
-	struct img_str r = {0, 0};
-	if ((t->used + 1) * 2 > t->nslots)
-		strtab_rehash(t);
-	uint64_t h = str_hash(s, len);
-	size_t i = h & (t->nslots - 1);
-	while (t->slots[i].used) {
-		struct strslot *sl = &t->slots[i];
-		if (sl->hash == h && sl->len == len && memcmp(t->bytes.data + sl->off, s, len) == 0) {
-			r.off = sl->off;
-			r.len = sl->len;
-			return r;
-		}
-		i = (i + 1) & (t->nslots - 1);
-	}
-	if (t->bytes.len + len + 1 > UINT32_MAX) {
-		t->overflow = true;
-		return r;
-	}
-	struct strslot *sl = &t->slots[i];
-	sl->used = true;
-	sl->hash = h;
-	sl->off = (uint32_t)t->bytes.len;
-	sl->len = (uint32_t)len;
-	t->used++;
-	buf_append(&t->bytes, s, len);
-	buf_putc(&t->bytes, '\0');
-	r.off = sl->off;
-	r.len = sl->len;
-	return r;
-}
-
-static struct img_str strtab_add(struct strtab *t, const char *s)
-{
-	return strtab_addn(t, s ? s : "", s ? strlen(s) : 0);
-}
-
-static struct img_str strtab_add_lower(struct strtab *t, const char *s)
-{
-	struct buf low = BUF_INIT;
-	for (const char *p = s; *p; p++)
-		buf_putc(&low, (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p);
-	struct img_str r = strtab_addn(t, low.data ? low.data : "", low.len);
-	buf_free(&low);
-	return r;
-}
-
-/* ---- compile context ---- */
-
-struct cctx {
-	const struct gw_model *m;
-	struct diag_list *dl;
-	struct arena a;              /* temporaries */
-	struct strtab st;
-	struct vec binds, lindex, listeners, matches, hms, rules, brefs, backends, endpoints;
-	struct vec patterns;         /* struct img_str, distinct pattern texts */
-	struct vec filters, hops, fstrs; /* img_filter, img_header_op, img_str (CORS origins) */
-	struct vec hgroups;          /* struct img_host_group, the router's index */
-	uint32_t **rule_map;         /* per route: image rule of each rule, or UINT32_MAX */
-	struct prec_route *proutes;  /* per route */
-	const char **lis_host;       /* per image listener: lowercase hostname, NULL = any */
-	struct vec bind_items;       /* struct bind_item */
-};
-
-#define NO_RULE UINT32_MAX
-
 /* A listener of the Gateway itself (set == NULL) or of one of its ListenerSets. */
 static const struct gw_listener *listener_of(const struct gw_gateway *gw, const struct gw_listenerset *set,
 					     size_t li)
@@ -189,49 +47,16 @@ static bool listener_serves(const struct gw_gateway *gw, const struct gw_listene
 	return gw->is_ours && (!set || set->gateway == gw) && l->status.is_valid && l->protocol == GW_PROTO_HTTP;
 }
 
-/* The image holds the Backend objects, then the backends resolve built for Service
- * ports: the i-th of either list, in that order. */
-static size_t nmodel_backends(const struct gw_model *m)
-{
-	return m->nbackends + m->nservice_backends;
-}
-
-static const struct gw_backend *model_backend(const struct gw_model *m, size_t i)
-{
-	return i < m->nbackends ? m->backends[i] : m->service_backends[i - m->nbackends];
-}
-
-static uint32_t backend_index(const struct gw_model *m, const struct gw_backend *b)
-{
-	for (size_t i = 0; i < nmodel_backends(m); i++)
-		if (model_backend(m, i) == b)
-			return (uint32_t)i;
-	return IMG_NO_BACKEND;
-}
-
-static bool parse_ip(const char *s, uint8_t *family, uint8_t addr[16])
-{
-	memset(addr, 0, 16);
-	if (s && inet_pton(AF_INET, s, addr) == 1) {
-		*family = AF_INET;
-		return true;
-	}
-	if (s && inet_pton(AF_INET6, s, addr) == 1) {
-		*family = AF_INET6;
-		return true;
-	}
-	return false;
-}
-
 static void compile_backends(struct cctx *c)
 {
 	const struct gw_model *m = c->m;
-	for (size_t i = 0; i < nmodel_backends(m); i++) {
-		const struct gw_backend *b = model_backend(m, i);
+	for (size_t i = 0; i < cctx_nbackends(m); i++) {
+		const struct gw_backend *b = cctx_backend(m, i);
 		struct img_backend *ib = vec_push(&c->backends);
 		/* "Backend/ns/name", or "Service/ns/name:port" */
 		ib->name = strtab_add(&c->st, arena_printf(&c->a, "%s/%s/%s", b->meta.kind, b->meta.ns, b->meta.name));
 		ib->endpoints.off = (uint32_t)c->endpoints.n;
+		ib->tls = IMG_NONE;
 		for (size_t j = 0; j < b->nendpoints; j++) {
 			const struct gw_endpoint *ep = &b->endpoints[j];
 			struct img_endpoint ie;
@@ -252,7 +77,7 @@ static void compile_backends(struct cctx *c)
 				}
 				ie.kind = IMG_ENDPOINT_UNIX;
 				ie.path = strtab_add(&c->st, ep->address);
-			} else if (parse_ip(ep->address, &ie.family, ie.addr)) {
+			} else if (cctx_parse_ip(ep->address, &ie.family, ie.addr)) {
 				ie.kind = IMG_ENDPOINT_IP;
 				ie.port = ep->port;
 			} else {
@@ -288,7 +113,7 @@ static struct img_str cf_str_lower(void *ctx, const char *s)
 
 static uint32_t cf_backend(void *ctx, const struct gw_backend *b)
 {
-	return backend_index(((struct cctx *)ctx)->m, b);
+	return cctx_backend_index(((struct cctx *)ctx)->m, b);
 }
 
 /* Appends the filters fs[n] (compile_filters.c); the spans hold indices until
@@ -348,6 +173,7 @@ static void compile_rules(struct cctx *c)
 			ir->backend_refs.count = (uint32_t)rule->nbackend_refs;
 			ir->timeout_request_ms = rule->timeout_request_ms;
 			ir->timeout_backend_ms = rule->timeout_backend_ms;
+			ir->policy = IMG_NONE;
 			if (rule->has_retry) {
 				/* attempts is at least 1 (CEL), so 0 means "no retry" */
 				ir->retry_attempts = rule->retry_attempts;
@@ -366,7 +192,7 @@ static void compile_rules(struct cctx *c)
 				struct img_span bf = compile_filter_list(c, br->filters, br->nfilters, rule);
 				struct img_backend_ref *ib = vec_push(&c->brefs);
 				ib->weight = br->weight;
-				ib->backend = br->resolved ? backend_index(m, br->resolved) : IMG_NO_BACKEND;
+				ib->backend = br->resolved ? cctx_backend_index(m, br->resolved) : IMG_NO_BACKEND;
 				ib->filters = bf;
 				if (bf.count > 0)
 					flags |= IMG_RULE_REF_FILTERS;
@@ -594,6 +420,9 @@ static void compile_listener(struct cctx *c, const struct gw_gateway *gw, const 
 		       : strtab_add(&c->st, l->name);
 	set_host(c, l->hostname, &il->host_kind, &il->host);
 	il->port = l->port;
+	il->protocol = IMG_PROTO_HTTP;
+	il->ciphers = strtab_add(&c->st, "");
+	il->client_ca = strtab_add(&c->st, "");
 
 	struct vec entries = VEC_OF(struct prec_entry);
 	for (size_t ri = 0; ri < c->m->nhttproutes; ri++) {
@@ -618,7 +447,7 @@ static void compile_listener(struct cctx *c, const struct gw_gateway *gw, const 
 	/* Binds: every address of the Gateway, or any IPv4 and any IPv6 address. */
 	for (size_t i = 0; i < gw->naddresses; i++) {
 		uint8_t family, addr[16];
-		if (!parse_ip(gw->addresses[i].value, &family, addr))
+		if (!cctx_parse_ip(gw->addresses[i].value, &family, addr))
 			continue; /* resolve made such a Gateway unprogrammed */
 		add_bind_item(c, family, addr, l->port, idx);
 	}
@@ -778,7 +607,8 @@ static bool write_image(struct cctx *c, struct img_header *h, struct buf *out)
 		{&c->brefs, &h->backend_refs}, {&c->backends, &h->backends},
 		{&c->endpoints, &h->endpoints}, {&c->patterns, &h->patterns},
 		{&c->filters, &h->filters}, {&c->hops, &h->header_ops}, {&c->fstrs, &h->filter_strs},
-		{&c->hgroups, &h->host_groups},
+		{&c->hgroups, &h->host_groups}, {&c->certs, &h->certs}, {&c->btls, &h->backend_tls},
+		{&c->policies, &h->policies},
 	};
 	const size_t narrays = sizeof arrays / sizeof arrays[0];
 	uint64_t off = align_up(sizeof *h);
@@ -837,6 +667,14 @@ static bool write_image(struct cctx *c, struct img_header *h, struct buf *out)
 		struct img_backend *b = VEC_AT(c->backends, struct img_backend, i);
 		b->endpoints.off = fix_off(h->endpoints.off, b->endpoints.off, sizeof(struct img_endpoint));
 	}
+	for (size_t i = 0; i < c->listeners.n; i++) {
+		struct img_listener *l = VEC_AT(c->listeners, struct img_listener, i);
+		l->certs.off = fix_off(h->certs.off, l->certs.off, sizeof(struct img_cert));
+	}
+	for (size_t i = 0; i < c->btls.n; i++) {
+		struct img_backend_tls *t = VEC_AT(c->btls, struct img_backend_tls, i);
+		t->san.off = fix_off(h->filter_strs.off, t->san.off, sizeof(struct img_str));
+	}
 
 	size_t base = buf_zero(out, (size_t)off);
 	char *img = out->data + base;
@@ -863,6 +701,8 @@ bool compile_image(const struct gw_model *m, const char *status_json, const char
 		.patterns = VEC_OF(struct img_str),
 		.filters = VEC_OF(struct img_filter), .hops = VEC_OF(struct img_header_op),
 		.fstrs = VEC_OF(struct img_str), .hgroups = VEC_OF(struct img_host_group),
+		.certs = VEC_OF(struct img_cert), .btls = VEC_OF(struct img_backend_tls),
+		.policies = VEC_OF(struct img_policy),
 	};
 	struct img_header h;
 	size_t errors = dl->errors;
@@ -896,6 +736,9 @@ bool compile_image(const struct gw_model *m, const char *status_json, const char
 	vec_free(&c.hops);
 	vec_free(&c.fstrs);
 	vec_free(&c.bind_items);
+	vec_free(&c.certs);
+	vec_free(&c.btls);
+	vec_free(&c.policies);
 	buf_free(&c.st.bytes);
 	free(c.st.slots);
 	arena_fini(&c.a);

@@ -4,6 +4,7 @@
  * array, every index inside its table, every string inside the string area and
  * NUL-terminated, every enum in range, every weight sum exact. */
 #include "compile/image.h"
+#include "compile/image_policy.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -63,7 +64,7 @@ static bool binds_ok(const struct chk *c)
 			return false;
 	const struct img_bind *b = RECORDS(c, h->binds, struct img_bind);
 	for (uint32_t i = 0; i < h->binds.count; i++) {
-		if (b[i].family != AF_INET && b[i].family != AF_INET6)
+		if ((b[i].family != AF_INET && b[i].family != AF_INET6) || b[i].protocol > IMG_PROTO_UDP)
 			return false;
 		if (!sub_ok(b[i].listeners, h->listener_index, sizeof(uint32_t)))
 			return false;
@@ -79,7 +80,11 @@ static bool listeners_ok(const struct chk *c)
 		if (!str_ok(c, l[i].gateway) || !str_ok(c, l[i].name) ||
 		    !host_ok(c, l[i].host_kind, l[i].host) ||
 		    !sub_ok(l[i].matches, h->matches, sizeof(struct img_match)) ||
-		    !sub_ok(l[i].host_groups, h->host_groups, sizeof(struct img_host_group)))
+		    !sub_ok(l[i].host_groups, h->host_groups, sizeof(struct img_host_group)) ||
+		    l[i].protocol > IMG_PROTO_UDP || l[i].tls_min_version > IMG_TLS_1_3 ||
+		    l[i].client_validation > IMG_CLIENT_OPTIONAL ||
+		    !sub_ok(l[i].certs, h->certs, sizeof(struct img_cert)) ||
+		    !str_ok(c, l[i].ciphers) || !str_ok(c, l[i].client_ca))
 			return false;
 		/* The router scans a group's range of the listener's matches unchecked. */
 		const struct img_host_group *g = RECORDS(c, l[i].host_groups, struct img_host_group);
@@ -197,6 +202,9 @@ static bool backends_ok(const struct chk *c)
 		if (e[i].kind == IMG_ENDPOINT_IP) {
 			if (e[i].family != AF_INET && e[i].family != AF_INET6)
 				return false;
+		} else if (e[i].kind == IMG_ENDPOINT_FQDN) {
+			if (!str_ok(c, e[i].path) || e[i].path.len == 0 || e[i].path.len > 253)
+				return false;
 		} else if (e[i].kind == IMG_ENDPOINT_UNIX) {
 			/* It must fit a sockaddr_un with its NUL. */
 			if (!str_ok(c, e[i].path) || e[i].path.len == 0 ||
@@ -208,7 +216,45 @@ static bool backends_ok(const struct chk *c)
 	}
 	const struct img_backend *b = RECORDS(c, h->backends, struct img_backend);
 	for (uint32_t i = 0; i < h->backends.count; i++)
-		if (!str_ok(c, b[i].name) || !sub_ok(b[i].endpoints, h->endpoints, sizeof(struct img_endpoint)))
+		if (!str_ok(c, b[i].name) || !sub_ok(b[i].endpoints, h->endpoints, sizeof(struct img_endpoint)) ||
+		    (b[i].tls != IMG_NONE && b[i].tls >= h->backend_tls.count) || b[i].app_protocol > IMG_APP_WSS)
+			return false;
+	return true;
+}
+
+/* Certificates and backend TLS: PEM text the runtime hands to the TLS library, which
+ * wants it NUL-terminated (the string area terminates every string). */
+static bool tls_ok(const struct chk *c)
+{
+	const struct img_header *h = c->h;
+	const struct img_cert *ct = RECORDS(c, h->certs, struct img_cert);
+	for (uint32_t i = 0; i < h->certs.count; i++)
+		if (!str_ok(c, ct[i].secret) || !str_ok(c, ct[i].cert_pem) || !str_ok(c, ct[i].key_pem))
+			return false;
+	const struct img_backend_tls *t = RECORDS(c, h->backend_tls, struct img_backend_tls);
+	for (uint32_t i = 0; i < h->backend_tls.count; i++) {
+		if (!str_ok(c, t[i].policy) || !str_ok(c, t[i].sni) || !str_ok(c, t[i].ca_pem) ||
+		    !sub_ok(t[i].san, h->filter_strs, sizeof(struct img_str)))
+			return false;
+		const struct img_str *san = RECORDS(c, t[i].san, struct img_str);
+		for (uint32_t k = 0; k < t[i].san.count; k++)
+			if (!str_ok(c, san[k]))
+				return false;
+	}
+	return true;
+}
+
+/* BackendTrafficPolicy records (compile/image_policy.h) and the rules naming them. */
+static bool policies_ok(const struct chk *c)
+{
+	const struct img_header *h = c->h;
+	const struct img_policy *p = RECORDS(c, h->policies, struct img_policy);
+	for (uint32_t i = 0; i < h->policies.count; i++)
+		if (!str_ok(c, p[i].name) || p[i].lb > IMG_LB_CONSISTENT_HASH)
+			return false;
+	const struct img_rule *r = RECORDS(c, h->rules, struct img_rule);
+	for (uint32_t i = 0; i < h->rules.count; i++)
+		if (r[i].policy != IMG_NONE && r[i].policy >= h->policies.count)
 			return false;
 	return true;
 }
@@ -243,12 +289,15 @@ int img_check(const void *data, size_t len)
 	    !array_ok(&c, h->filter_strs, sizeof(struct img_str), _Alignof(struct img_str)) ||
 	    !array_ok(&c, h->host_groups, sizeof(struct img_host_group),
 		      _Alignof(struct img_host_group)) ||
+	    !array_ok(&c, h->certs, sizeof(struct img_cert), _Alignof(struct img_cert)) ||
+	    !array_ok(&c, h->backend_tls, sizeof(struct img_backend_tls), _Alignof(struct img_backend_tls)) ||
+	    !array_ok(&c, h->policies, sizeof(struct img_policy), _Alignof(struct img_policy)) ||
 	    !array_ok(&c, h->strings, 1, 1))
 		return -1;
 	if (!str_ok(&c, h->status_json) || !str_ok(&c, h->source_digest))
 		return -1;
 	if (!binds_ok(&c) || !listeners_ok(&c) || !matches_ok(&c) || !rules_ok(&c) ||
-	    !filters_ok(&c) || !backends_ok(&c))
+	    !filters_ok(&c) || !backends_ok(&c) || !tls_ok(&c) || !policies_ok(&c))
 		return -1;
 	return 0;
 }

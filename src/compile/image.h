@@ -14,9 +14,10 @@
 #include <stdint.h>
 
 #define IMG_MAGIC 0x31495747u   /* "GWI1" */
-#define IMG_VERSION 6u   /* 2: img_match.query_params; 3: RegularExpression matches;
+#define IMG_VERSION 7u   /* 2: img_match.query_params; 3: RegularExpression matches;
 				  4: filters and timeouts; 5: host groups (router index);
-				  6: img_rule retry */
+				  6: img_rule retry; 7: TLS, L4 routes, fqdn endpoints,
+				  backend policies */
 
 struct img_str {
 	uint32_t off;   /* into the string area (header.strings.off + off) */
@@ -51,10 +52,20 @@ enum img_method {
 	IMG_METHOD_PATCH, IMG_METHOD_OTHER
 };
 
+/* What a bound socket speaks (Gateway listener protocol). Listeners of one bind all
+ * have the same protocol: the compiler reports the others as conflicted. */
+enum img_protocol {
+	IMG_PROTO_HTTP = 0,
+	IMG_PROTO_HTTPS = 1,    /* TLS terminated here, then HTTP/1.1 */
+	IMG_PROTO_TLS = 2,      /* TLS passthrough: TLSRoute on the ClientHello's SNI */
+	IMG_PROTO_TCP = 3,      /* TCPRoute: bytes spliced to the backend */
+	IMG_PROTO_UDP = 4,      /* UDPRoute: datagrams, per-client sessions */
+};
+
 /* A socket to bind: every listener with this address and port is reached through it. */
 struct img_bind {
 	uint8_t family;         /* AF_INET or AF_INET6 */
-	uint8_t pad;
+	uint8_t protocol;       /* enum img_protocol */
 	uint16_t port;
 	uint8_t addr[16];       /* network byte order; all zero = any address */
 	struct img_span listeners; /* uint32_t indices into listeners[], most specific hostname first */
@@ -71,6 +82,35 @@ struct img_listener {
 	struct img_span matches;  /* struct img_match, in precedence order: first match wins */
 	struct img_span host_groups; /* struct img_host_group, sorted by (kind, host length,
 					host bytes); empty = scan matches in order */
+	/* TLS and layer-4 listeners. HTTPS: the certificates to serve, chosen by SNI
+	 * (the runtime reads their names from the certificates), the first being the
+	 * default for a missing or unknown SNI. TLS (passthrough), TCP and UDP listeners
+	 * route with the same matches, rules and backend_refs as HTTP: a TLSRoute
+	 * hostname is a match's host (compared with the SNI), a TCPRoute or UDPRoute
+	 * rule is one match of any host and path "/"; the first match wins. */
+	uint8_t protocol;         /* enum img_protocol, as the bind's */
+	uint8_t tls_min_version;  /* enum img_tls_version (gatewayd.io/min-version) */
+	uint8_t client_validation; /* enum img_client_validation (spec.tls.frontend) */
+	uint8_t pad3;
+	struct img_span certs;    /* struct img_cert (HTTPS) */
+	struct img_str ciphers;   /* gatewayd.io/ciphers: IANA suite names, ":"-joined;
+				     empty = the built-in forward-secret AEAD list */
+	struct img_str client_ca; /* PEM CA bundle for client certificates; empty = none */
+};
+
+enum img_tls_version { IMG_TLS_DEFAULT = 0, IMG_TLS_1_2 = 1, IMG_TLS_1_3 = 2 };
+enum img_client_validation {
+	IMG_CLIENT_NONE = 0,      /* no client certificate asked */
+	IMG_CLIENT_REQUIRE = 1,   /* AllowValidOnly: a valid certificate or no handshake */
+	IMG_CLIENT_OPTIONAL = 2,  /* AllowInsecureFallback: asked, not required */
+};
+
+/* A certificate and its key from a Secret of type kubernetes.io/tls, checked at
+ * compile time (both parse, the key matches the certificate). */
+struct img_cert {
+	struct img_str secret;    /* "namespace/name", for logs */
+	struct img_str cert_pem;  /* the chain, leaf first, NUL-terminated PEM */
+	struct img_str key_pem;   /* NUL-terminated PEM */
 };
 
 /* The router's index over one listener's matches: the contiguous run of matches that
@@ -130,6 +170,8 @@ struct img_rule {
 	uint32_t retry_attempts;
 	uint32_t retry_backoff_ms;
 	uint32_t retry_codes[IMG_RETRY_CODE_WORDS];
+	uint32_t policy;          /* index into policies[] (BackendTrafficPolicy targeting the
+				     route, else its Gateway), or IMG_NONE */
 };
 
 
@@ -182,19 +224,37 @@ struct img_filter {
 	struct img_str expose_headers; /* CORS: joined with ", " */
 };
 
+#define IMG_NONE 0xffffffffu   /* an absent optional index */
+
 struct img_backend {
 	struct img_str name;      /* "Kind/namespace/name" */
 	struct img_span endpoints; /* struct img_endpoint */
+	uint32_t tls;             /* index into backend_tls[] (BackendTLSPolicy), or IMG_NONE */
+	uint32_t app_protocol;    /* enum img_app_protocol (Service port appProtocol) */
 };
 
-enum img_endpoint_kind { IMG_ENDPOINT_IP = 0, IMG_ENDPOINT_UNIX = 1 };
+enum img_app_protocol { IMG_APP_HTTP1 = 0, IMG_APP_H2C = 1, IMG_APP_WS = 2, IMG_APP_WSS = 3 };
+
+/* IMG_ENDPOINT_FQDN: path holds the lowercase hostname, resolved by DNS on the control
+ * plane (A and AAAA, every record an address); port applies to each address. */
+enum img_endpoint_kind { IMG_ENDPOINT_IP = 0, IMG_ENDPOINT_UNIX = 1, IMG_ENDPOINT_FQDN = 2 };
 
 struct img_endpoint {
 	uint8_t kind;             /* enum img_endpoint_kind */
 	uint8_t family;           /* AF_INET / AF_INET6 for IP */
 	uint16_t port;
 	uint8_t addr[16];         /* network byte order */
-	struct img_str path;      /* unix socket path */
+	struct img_str path;      /* unix socket path, or the FQDN's hostname */
+};
+
+/* BackendTLSPolicy (GATEWAY-API.md): TLS from gatewayd to a backend. */
+#define IMG_BTLS_SYSTEM_CA 1u     /* wellKnownCACertificates: System */
+struct img_backend_tls {
+	struct img_str policy;    /* "namespace/name", for logs */
+	struct img_str sni;       /* validation.hostname: SNI and the name verified */
+	struct img_str ca_pem;    /* caCertificateRefs, concatenated PEM; may be empty with SYSTEM_CA */
+	uint32_t flags;           /* IMG_BTLS_* */
+	struct img_span san;      /* struct img_str (in filter_strs[]): subjectAltNames; empty = sni */
 };
 
 struct img_header {
@@ -221,6 +281,10 @@ struct img_header {
 	struct img_span filter_strs;   /* struct img_str: CORS origins */
 	struct img_span host_groups;   /* struct img_host_group, the storage behind
 					  img_listener.host_groups */
+	struct img_span certs;         /* struct img_cert */
+	struct img_span backend_tls;   /* struct img_backend_tls */
+	struct img_span policies;      /* struct img_policy (compile/image_policy.h):
+					  BackendTrafficPolicy, by img_rule.policy */
 };
 
 /* Accessors: valid only on an image that img_check() accepted. */

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "runtime/conn.h"
+#include "runtime/conn_io.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,7 +32,7 @@
  * its input is read and dropped this long (seconds) before the close. */
 #define CONN_LINGER_TIME 2.0
 
-const char *const conn_state_name[] = {"idle", "head", "proxy", "reply", "linger", "closed"};
+const char *const conn_state_name[] = {"idle", "head", "proxy", "reply", "tunnel", "linger", "closed"};
 
 static void conn_on_io(struct ev_loop *loop, ev_io *io, int revents);
 static void conn_on_timer(struct ev_loop *loop, ev_timer *t, int revents);
@@ -261,9 +262,9 @@ static int conn_linger_run(struct conn *c)
 {
 	char drop[4096];
 	while (c->client_rd) {
-		ssize_t n = read(c->fd, drop, sizeof drop);
+		ssize_t n = cio_read(c, drop, sizeof drop);
 		if (n > 0) {
-			if ((size_t)n < sizeof drop)
+			if ((size_t)n < sizeof drop && cio_drained(c))
 				c->client_rd = false;
 			continue;
 		}
@@ -319,7 +320,7 @@ static int conn_reply_run(struct conn *c)
 	while (c->hout_off < c->hout_len) {
 		if (!c->client_wr)
 			return 0;
-		ssize_t n = send(c->fd, c->hout + c->hout_off, c->hout_len - c->hout_off, MSG_NOSIGNAL);
+		ssize_t n = cio_write(c, c->hout + c->hout_off, c->hout_len - c->hout_off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -550,7 +551,7 @@ static int conn_read_head(struct conn *c)
 			}
 		}
 		size_t space = c->in_cap - c->in_end;
-		ssize_t n = read(c->fd, c->in + c->in_end, space);
+		ssize_t n = cio_read(c, c->in + c->in_end, space);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -566,7 +567,7 @@ static int conn_read_head(struct conn *c)
 			conn_close(c, c->in_end > 0 ? "client closed during request head" : "client closed");
 			return -1;
 		}
-		if ((size_t)n < space)
+		if ((size_t)n < space && cio_drained(c))
 			c->client_rd = false;
 		uint32_t old = c->in_end;
 		c->in_end += (uint32_t)n;

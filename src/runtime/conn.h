@@ -26,6 +26,8 @@ enum conn_state {
 	CONN_HEAD,    /* reading a request head (header_timeout, then 408) */
 	CONN_PROXY,   /* routed: request and response stream between client and backend */
 	CONN_REPLY,   /* writing a response generated here (404, 502...) */
+	CONN_TUNNEL,  /* bytes flow both ways unchanged between client and c->up: after a
+		       * 101 (Upgrade), or a TLS passthrough / TCP connection (tunnel.c) */
 	CONN_LINGER,  /* done writing before a close: input read and dropped for a while,
 		       * so the close does not reset the response away (RFC 9112 §9.6) */
 	CONN_CLOSED,

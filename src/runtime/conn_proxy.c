@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "runtime/conn.h"
+#include "runtime/conn_io.h"
 
 #include <errno.h>
 #include <string.h>
@@ -309,7 +310,7 @@ static int pump_request(struct conn *c, int *budget)
 		if (!c->client_rd || c->client_eof || c->in_end == c->in_cap || *budget <= 0)
 			break;
 		size_t space = c->in_cap - c->in_end;
-		ssize_t n = read(c->fd, c->in + c->in_end, space);
+		ssize_t n = cio_read(c, c->in + c->in_end, space);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -330,7 +331,7 @@ static int pump_request(struct conn *c, int *budget)
 			}
 			break;
 		}
-		if ((size_t)n < space)
+		if ((size_t)n < space && cio_drained(c))
 			c->client_rd = false;
 		c->in_end += (uint32_t)n;
 		progress = 1;
@@ -483,7 +484,7 @@ static int pump_response(struct conn *c, int *budget)
 				iov[n].iov_len = c->uscan - c->ufwd;
 				total += iov[n++].iov_len;
 			}
-			ssize_t k = send_iov(c->fd, iov, n);
+			ssize_t k = cio_writev(c, iov, n);
 			if (k < 0) {
 				if (errno == EINTR)
 					continue;
