@@ -33,8 +33,8 @@ def main():
         a["p50"].append(int(r["p50_us"]))
         a["p99"].append(int(r["p99_us"]))
         a["err"] += int(r["errors"]) + int(r["non2xx"])
-    scen = SCEN + sorted({k[0] for k in agg if k[0].startswith("routes-")},
-                         key=lambda s: int(s.split("-")[1]))
+    scen = SCEN + sorted({k[0] for k in agg if k[0] not in SCEN and not k[0].startswith("routes-")}) + \
+        sorted({k[0] for k in agg if k[0].startswith("routes-")}, key=lambda s: int(s.split("-")[1]))
     print(open(os.path.join(out, "meta.txt")).read().rstrip().replace("\n", "  \n"))
     print()
     print("| scenario | workers | target | req/s | vs best of nginx/HAProxy | CPU µs/req | p50 | p99 | n | errors |")
