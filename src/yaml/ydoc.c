@@ -145,6 +145,16 @@ static void yloader_check_duplicates(struct yloader *l, struct ynode *map)
 {
 	if (map->count < 2)
 		return;
+	/* Most mappings have a handful of keys: compare pairwise, allocating nothing,
+	 * and sort only when there is a repeat to report or the map is large. */
+	if (map->count <= 16) {
+		bool repeat = false;
+		for (size_t i = 1; i < map->count && !repeat; i++)
+			for (size_t j = 0; j < i && !repeat; j++)
+				repeat = ykey_cmp(map->pairs[i].key, map->pairs[j].key) == 0;
+		if (!repeat)
+			return;
+	}
 	struct ypair **sorted = arena_alloc(l->a, map->count * sizeof *sorted);
 	for (size_t i = 0; i < map->count; i++)
 		sorted[i] = &map->pairs[i];

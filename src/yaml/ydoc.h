@@ -26,12 +26,13 @@ struct ypair {
 
 struct ynode {
 	enum ynode_kind kind;
+	enum yscalar_style style; /* YNODE_SCALAR (next to kind: a 10,000-route file has
+				     half a million nodes, padding counts) */
 	const char *file;    /* path as given to ydoc_load_*, shared by all nodes of a file */
 	int line, col;       /* 1-based, where the node's content starts */
 	/* YNODE_SCALAR */
 	const char *scalar;  /* NUL-terminated (may contain NULs before scalar_len) */
 	size_t scalar_len;
-	enum yscalar_style style;
 	/* YNODE_MAP: pairs[count]; YNODE_SEQ: items[count] */
 	struct ypair *pairs;
 	struct ynode **items;
