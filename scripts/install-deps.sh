@@ -29,6 +29,7 @@ systemd
 groff-base
 man-db
 dpkg-dev
+cmake
 debhelper
 lintian
 rpm

@@ -23,12 +23,16 @@
 #include "cmd/cmd.h"
 #include "compile/image.h"
 #include "compile/pipeline.h"
+#include "discover/dns_report.h"
+#include "discover/resolver.h"
 #include "ops/accesslog.h"
 #include "ops/admin.h"
 #include "ops/control.h"
 #include "ops/metrics.h"
 #include "ops/notify.h"
 #include "ops/status_doc.h"
+#include "ops/backend_status.h"
+#include "runtime/epset.h"
 #include "runtime/runtime.h"
 #include "settings/settings.h"
 #include "store/store.h"
@@ -50,6 +54,8 @@ struct daemon {
 	struct accesslog *alog;   /* NULL when [log] access = off */
 	struct metrics *metrics;  /* totals kept across reloads for /metrics */
 	uint64_t reloads_ok, reloads_failed;
+	struct resolver *res;     /* fqdn endpoints (discover/resolver.h); NULL if c-ares failed */
+	struct dns_uses dns;      /* the applied generation's hostnames and their backends */
 };
 
 /* Where a command's output goes: to a control client, or (SIGHUP, start) to the log. */
@@ -131,6 +137,9 @@ static int apply_generation(struct daemon *d, uint64_t gen, char *err, size_t er
 	buf_append(&d->resources, img_str_ptr(h, h->status_json), h->status_json.len);
 	d->backends.len = 0;
 	status_doc_backends(&d->backends, h);
+	/* Before the runtime builds its endpoint sets: names kept keep their addresses. */
+	dns_uses_from_image(&d->dns, h);
+	resolver_watch(d->res, d->dns.names, d->dns.n);
 	int rc = runtime_apply(d->rt, &snap, err, errlen); /* owns snap from here on */
 	d->generation = number;
 	d->binds_ok = rc == 0;
@@ -280,6 +289,17 @@ static void do_history(struct daemon *d, struct ctl_reply *r)
 	free(h);
 }
 
+/* The backends part with the endpoints' live health (ops/backend_status.h). */
+static void refresh_backends(struct daemon *d)
+{
+	struct epset *s = d->rt ? runtime_epset(d->rt) : NULL;
+	if (s == NULL)
+		return;
+	d->backends.len = 0;
+	backend_status_json(&d->backends, s);
+	epset_unref(s);
+}
+
 static void on_command(void *ctx, const char *line, struct ctl_reply *r)
 {
 	struct daemon *d = ctx;
@@ -288,12 +308,17 @@ static void on_command(void *ctx, const char *line, struct ctl_reply *r)
 		do_reload(d, &k);
 	} else if (strcmp(line, "status") == 0 || strcmp(line, "status --json") == 0) {
 		struct buf b = BUF_INIT;
+		refresh_backends(d);
 		if (line[6] == ' ')
 			status_doc_json_full(&b, d->generation, d->stale, d->resources.data,
 					     d->resources.len, d->backends.data, d->backends.len);
 		else
 			status_doc_table_full(&b, d->generation, d->stale, d->resources.data,
 					      d->resources.len, d->backends.data, d->backends.len);
+		if (line[6] == ' ')
+			dns_report_add_to_status(&b, d->res, &d->dns);
+		else
+			dns_report_table(&b, d->res, &d->dns);
 		if (b.len && b.data[b.len - 1] == '\n')
 			b.len--;
 		ctl_reply_out_text(r, b.data, b.len);
@@ -320,8 +345,10 @@ static bool admin_ready(void *ctx, bool *stale)
 static void admin_status(void *ctx, struct buf *out)
 {
 	struct daemon *d = ctx;
+	refresh_backends(d);
 	status_doc_json_full(out, d->generation, d->stale, d->resources.data, d->resources.len,
 			     d->backends.data, d->backends.len);
+	dns_report_add_to_status(out, d->res, &d->dns);
 }
 
 static void admin_metrics(void *ctx, struct buf *out)
@@ -336,7 +363,20 @@ static void admin_metrics(void *ctx, struct buf *out)
 		.access_log_written = accesslog_written(d->alog),
 		.access_log_dropped = accesslog_lost(d->alog),
 	};
+	struct epset *eps = d->rt ? runtime_epset(d->rt) : NULL;
+	f.eps = eps;
 	metrics_write(d->metrics, out, d->rt ? runtime_stats(d->rt) : NULL, &f);
+	epset_unref(eps);
+	dns_report_metrics(out, d->res);
+}
+
+/* The resolver's "changed": a name's address set moved; the workers get new endpoint
+ * sets without a reload. */
+static void on_dns_changed(void *arg)
+{
+	struct daemon *d = arg;
+	if (d->rt && runtime_endpoints_changed(d->rt) != 0)
+		log_warnx("dns: out of memory: new addresses not handed to the workers yet");
 }
 
 /* ---- signals ---- */
@@ -531,6 +571,8 @@ static void daemon_fini(struct daemon *d)
 	d->alog = NULL;
 	if (d->rt)
 		runtime_free(d->rt);
+	resolver_free(d->res);   /* after the runtime, which borrows it */
+	dns_uses_fini(&d->dns);
 	metrics_free(d->metrics);
 	store_close(d->st);
 	buf_free(&d->resources);
@@ -616,6 +658,10 @@ int cmd_run(const struct cmd_opts *o)
 		log_error("cannot start the workers");
 		goto out;
 	}
+	/* Without c-ares (logged), fqdn endpoints simply have no address: 503. */
+	d->res = resolver_new(d->loop, &d->s, on_dns_changed, d);
+	runtime_set_resolver(d->rt, d->res);
+	runtime_set_main_loop(d->rt, d->loop);  /* health checks, ejection sweep */
 	if (d->s.access) {
 		d->alog = accesslog_start(d->loop, runtime_reqlog(d->rt), d->s.access,
 					  d->s.access_format, err, sizeof err);

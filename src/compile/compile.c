@@ -19,6 +19,9 @@
 #include "compile/compile_filters.h"
 #include "compile/image.h"
 #include "compile/image_policy.h"
+#include "compile/compile_policy.h"
+#include "compile/compile_tls.h"
+#include "compile/compile_l4.h"
 #include "compile/precedence.h"
 #include "gwapi/resolve.h"
 
@@ -44,7 +47,8 @@ static const struct gw_listener *listener_of(const struct gw_gateway *gw, const 
 static bool listener_serves(const struct gw_gateway *gw, const struct gw_listenerset *set, size_t li)
 {
 	const struct gw_listener *l = listener_of(gw, set, li);
-	return gw->is_ours && (!set || set->gateway == gw) && l->status.is_valid && l->protocol == GW_PROTO_HTTP;
+	return gw->is_ours && (!set || set->gateway == gw) && l->status.is_valid &&
+	       (l->protocol == GW_PROTO_HTTP || l->protocol == GW_PROTO_HTTPS || compile_l4_serves(l));
 }
 
 static void compile_backends(struct cctx *c)
@@ -56,15 +60,21 @@ static void compile_backends(struct cctx *c)
 		/* "Backend/ns/name", or "Service/ns/name:port" */
 		ib->name = strtab_add(&c->st, arena_printf(&c->a, "%s/%s/%s", b->meta.kind, b->meta.ns, b->meta.name));
 		ib->endpoints.off = (uint32_t)c->endpoints.n;
-		ib->tls = IMG_NONE;
+		ib->tls = compile_tls_backend(c, b); /* BackendTLSPolicy, or IMG_NONE */
 		for (size_t j = 0; j < b->nendpoints; j++) {
 			const struct gw_endpoint *ep = &b->endpoints[j];
 			struct img_endpoint ie;
 			memset(&ie, 0, sizeof ie);
-			if (ep->kind == GW_ENDPOINT_FQDN) {
-				resolve_warn(c->dl, &b->meta, &ep->pos,
-					     "spec.endpoints[%zu]: fqdn endpoint \"%s\" skipped: DNS resolution comes in a later version",
-					     j, ep->address ? ep->address : "");
+			/* Resolved at run time (discover/resolver.h). An IP literal, which Envoy
+			 * Gateway's pattern lets through, is what DNS would return for it: an
+			 * IP endpoint (below). */
+			if (ep->kind == GW_ENDPOINT_FQDN && ep->address && ep->address[0] &&
+			    !cctx_parse_ip(ep->address, &ie.family, ie.addr)) {
+				ie.kind = IMG_ENDPOINT_FQDN;
+				ie.family = 0;
+				ie.port = ep->port;
+				ie.path = strtab_add_lower(&c->st, ep->address);
+				*(struct img_endpoint *)vec_push(&c->endpoints) = ie;
 				continue;
 			}
 			if (ep->kind == GW_ENDPOINT_UNIX) {
@@ -395,6 +405,7 @@ struct bind_item {
 	uint8_t addr[16];
 	uint16_t port;
 	uint32_t listener;
+	bool dgram;          /* UDP: a socket of its own beside a TCP one on the port */
 };
 
 static void add_bind_item(struct cctx *c, uint8_t family, const uint8_t *addr, uint16_t port,
@@ -406,6 +417,7 @@ static void add_bind_item(struct cctx *c, uint8_t family, const uint8_t *addr, u
 		memcpy(bi->addr, addr, 16);
 	bi->port = port;
 	bi->listener = listener;
+	bi->dgram = compile_l4_dgram(c, listener);
 }
 
 static void compile_listener(struct cctx *c, const struct gw_gateway *gw, const struct gw_listenerset *set,
@@ -420,9 +432,10 @@ static void compile_listener(struct cctx *c, const struct gw_gateway *gw, const 
 		       : strtab_add(&c->st, l->name);
 	set_host(c, l->hostname, &il->host_kind, &il->host);
 	il->port = l->port;
-	il->protocol = IMG_PROTO_HTTP;
+	il->protocol = compile_l4_protocol(l->protocol);
 	il->ciphers = strtab_add(&c->st, "");
 	il->client_ca = strtab_add(&c->st, "");
+	compile_tls_listener(c, l, il); /* HTTPS: certificates, version, ciphers, client CA */
 
 	struct vec entries = VEC_OF(struct prec_entry);
 	for (size_t ri = 0; ri < c->m->nhttproutes; ri++) {
@@ -495,6 +508,8 @@ static int bind_key_cmp(const struct bind_item *a, const struct bind_item *b)
 		return a->port < b->port ? -1 : 1;
 	if (a->family != b->family)
 		return a->family < b->family ? -1 : 1;
+	if (a->dgram != b->dgram)
+		return a->dgram ? 1 : -1;
 	return memcmp(a->addr, b->addr, 16);
 }
 
@@ -559,7 +574,8 @@ static void compile_binds(struct cctx *c)
 		for (size_t k = 0; k < n; k++) {
 			bool same = bind_key_cmp(&items[k], &items[i]) == 0;
 			bool any = !addr_is_any(items[i].addr) && addr_is_any(items[k].addr) &&
-				   items[k].family == items[i].family && items[k].port == items[i].port;
+				   items[k].family == items[i].family && items[k].port == items[i].port &&
+				   items[k].dgram == items[i].dgram;
 			if (!same && !any)
 				continue;
 			bool dup = false;
@@ -716,8 +732,10 @@ bool compile_image(const struct gw_model *m, const char *status_json, const char
 	h.source_digest = strtab_add(&c.st, digest ? digest : "");
 	compile_backends(&c);
 	compile_rules(&c);
+	compile_policies(&c);
 	compile_listeners(&c);
 	compile_binds(&c);
+	compile_l4(&c);
 	if (!write_image(&c, &h, out))
 		diag_add(dl, DIAG_ERROR, "", 0, 0, "the compiled configuration exceeds 4 GiB");
 

@@ -250,7 +250,13 @@ static bool policies_ok(const struct chk *c)
 	const struct img_header *h = c->h;
 	const struct img_policy *p = RECORDS(c, h->policies, struct img_policy);
 	for (uint32_t i = 0; i < h->policies.count; i++)
-		if (!str_ok(c, p[i].name) || p[i].lb > IMG_LB_CONSISTENT_HASH)
+		if (!str_ok(c, p[i].name) || p[i].lb > IMG_LB_CONSISTENT_HASH ||
+		    p[i].hash > IMG_HASH_COOKIE || !str_ok(c, p[i].hash_name) ||
+		    !str_ok(c, p[i].hc_path) || !str_ok(c, p[i].hc_method) || p[i].table_size < 2 ||
+		    p[i].table_size > 5000011 || p[i].od_max_percent > 100 ||
+		    ((p[i].flags & IMG_POL_ACTIVE_HC) &&
+		     (p[i].hc_interval_ms == 0 || p[i].hc_timeout_ms == 0 || p[i].hc_healthy == 0 ||
+		      p[i].hc_unhealthy == 0 || p[i].hc_path.len == 0)))
 			return false;
 	const struct img_rule *r = RECORDS(c, h->rules, struct img_rule);
 	for (uint32_t i = 0; i < h->rules.count; i++)

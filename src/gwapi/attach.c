@@ -114,11 +114,12 @@ static bool namespace_allowed(const struct gw_model *m, const struct parent_view
 	return false;
 }
 
-static bool kind_allowed(const struct gw_listener *l)
+/* route_kind: the route's meta.kind (HTTPRoute, or a layer-4 kind: gwapi.h). */
+static bool kind_allowed(const struct gw_listener *l, const char *route_kind)
 {
 	for (size_t i = 0; i < l->status.nsupported_kinds; i++) {
 		const struct gw_route_group_kind *k = &l->status.supported_kinds[i];
-		if (strcmp(k->group, GW_GROUP) == 0 && strcmp(k->kind, ROUTE_KIND) == 0)
+		if (strcmp(k->group, GW_GROUP) == 0 && strcmp(k->kind, route_kind) == 0)
 			return true;
 	}
 	return false;
@@ -206,7 +207,7 @@ static void attach_parent(struct arena *a, struct gw_model *m, struct gw_httprou
 		if (pr->port && l->port != pr->port)
 			continue;
 		nsel++;
-		if (!kind_allowed(l))
+		if (!kind_allowed(l, r->meta.kind))
 			continue;
 		nkind++;
 		if (!namespace_allowed(m, pv, l, r->meta.ns))
@@ -234,7 +235,7 @@ static void attach_parent(struct arena *a, struct gw_model *m, struct gw_httprou
 					   (unsigned)pr->port);
 	} else if (nkind == 0) {
 		reason = "NotAllowedByListeners";
-		msg = arena_printf(a, "no listener of %s allows kind " ROUTE_KIND, gwname);
+		msg = arena_printf(a, "no listener of %s allows kind %s", gwname, r->meta.kind);
 	} else if (nallowed == 0) {
 		reason = "NotAllowedByListeners";
 		msg = arena_printf(a, "no listener of %s allows routes from namespace \"%s\"",

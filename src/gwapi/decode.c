@@ -723,7 +723,8 @@ const char *const gw_method_names[] = {
 
 enum dkind_id {
 	DK_GATEWAYCLASS, DK_GATEWAY, DK_HTTPROUTE, DK_BACKEND, DK_NAMESPACE, DK_SERVICE,
-	DK_ENDPOINTSLICE, DK_REFERENCEGRANT, DK_LISTENERSET, DK_LATER
+	DK_ENDPOINTSLICE, DK_REFERENCEGRANT, DK_LISTENERSET, DK_BTPOLICY, DK_L4ROUTE, DK_LATER,
+	DK_SECRET, DK_CONFIGMAP, DK_BACKENDTLS
 };
 
 /* What we recognise, by group, kind and served versions (GATEWAY-API.md §1.2,
@@ -742,15 +743,16 @@ static const struct dkind {
 	{ "", "Namespace", { "v1" }, DK_NAMESPACE, true },
 	{ GW_GROUP, "ListenerSet", { "v1" }, DK_LISTENERSET, false },
 	{ GW_GROUP, "GRPCRoute", { "v1" }, DK_LATER, false },
-	{ GW_GROUP, "TLSRoute", { "v1", "v1alpha2", "v1alpha3" }, DK_LATER, false },
-	{ GW_GROUP, "TCPRoute", { "v1", "v1alpha2" }, DK_LATER, false },
-	{ GW_GROUP, "UDPRoute", { "v1", "v1alpha2" }, DK_LATER, false },
+	{ GW_GROUP, "TLSRoute", { "v1", "v1alpha2", "v1alpha3" }, DK_L4ROUTE, false },
+	{ GW_GROUP, "TCPRoute", { "v1", "v1alpha2" }, DK_L4ROUTE, false },
+	{ GW_GROUP, "UDPRoute", { "v1", "v1alpha2" }, DK_L4ROUTE, false },
 	{ GW_GROUP, "ReferenceGrant", { "v1", "v1beta1" }, DK_REFERENCEGRANT, false },
-	{ GW_GROUP, "BackendTLSPolicy", { "v1", "v1alpha3" }, DK_LATER, false },
-	{ "", "Secret", { "v1" }, DK_LATER, false },
-	{ "", "ConfigMap", { "v1" }, DK_LATER, false },
+	{ GW_GROUP, "BackendTLSPolicy", { "v1", "v1alpha3" }, DK_BACKENDTLS, false },
+	{ "", "Secret", { "v1" }, DK_SECRET, false },
+	{ "", "ConfigMap", { "v1" }, DK_CONFIGMAP, false },
 	{ "", "Service", { "v1" }, DK_SERVICE, false },
 	{ "discovery.k8s.io", "EndpointSlice", { "v1" }, DK_ENDPOINTSLICE, false },
+	{ GW_ENVOY_GROUP, "BackendTrafficPolicy", { "v1alpha1" }, DK_BTPOLICY, false },
 };
 
 struct dseen {
@@ -765,6 +767,8 @@ struct dstate {
 	struct gw_model *m;
 	size_t cap_gc, cap_gw, cap_rt, cap_be, cap_ns, cap_all;
 	size_t cap_svc, cap_es, cap_rg, cap_ls;
+	size_t cap_btp;
+	size_t cap_sec, cap_cm, cap_btls;
 	struct dseen *seen;          /* open addressing, nseen_cap a power of two */
 	size_t nseen_cap;
 };
@@ -967,8 +971,8 @@ static void decode_document(struct dstate *st, const struct ydoc *doc, uint32_t 
 	}
 
 	struct dval top[5];
-	if (k->id == DK_ENDPOINTSLICE) {
-		/* no spec: decode_endpointslice checks the top level itself */
+	if (k->id == DK_ENDPOINTSLICE || k->id == DK_SECRET || k->id == DK_CONFIGMAP) {
+		/* no spec: the kind's decoder checks the top level itself */
 		memset(top, 0, sizeof top);
 		top[2].val = md && md->kind == YNODE_MAP ? md : NULL;
 	} else if (k->id == DK_NAMESPACE) {
@@ -1066,6 +1070,48 @@ static void decode_document(struct dstate *st, const struct ydoc *doc, uint32_t 
 		if (spec)
 			decode_listenerset(&c, spec, o);
 		DSTATE_PUSH(st, m->listenersets, m->nlistenersets, st->cap_ls, o);
+		stored = &o->meta;
+		break;
+	}
+	case DK_BTPOLICY: {
+		struct gw_btpolicy *o = arena_alloc(st->a, sizeof *o);
+		o->meta = meta;
+		decode_btpolicy(&c, spec, o);
+		DSTATE_PUSH(st, m->btpolicies, m->nbtpolicies, st->cap_btp, o);
+		stored = &o->meta;
+		break;
+	}
+	case DK_L4ROUTE: {
+		/* TLSRoute, TCPRoute, UDPRoute: in HTTPRoute's shape, with the HTTPRoutes (gwapi.h) */
+		struct gw_httproute *o = arena_alloc(st->a, sizeof *o);
+		o->meta = meta;
+		decode_l4route(&c, spec, o);
+		DSTATE_PUSH(st, m->httproutes, m->nhttproutes, st->cap_rt, o);
+		stored = &o->meta;
+		break;
+	}
+	case DK_SECRET: {
+		struct gw_secret *o = arena_alloc(st->a, sizeof *o);
+		o->meta = meta;
+		decode_secret(&c, root, o);
+		DSTATE_PUSH(st, m->secrets, m->nsecrets, st->cap_sec, o);
+		stored = &o->meta;
+		break;
+	}
+	case DK_CONFIGMAP: {
+		struct gw_configmap *o = arena_alloc(st->a, sizeof *o);
+		o->meta = meta;
+		decode_configmap(&c, root, o);
+		DSTATE_PUSH(st, m->configmaps, m->nconfigmaps, st->cap_cm, o);
+		stored = &o->meta;
+		break;
+	}
+	case DK_BACKENDTLS: {
+		struct gw_backendtlspolicy *o = arena_alloc(st->a, sizeof *o);
+		o->meta = meta;
+		if (spec)
+			decode_backendtls(&c, spec, o);
+		DSTATE_PUSH(st, m->backendtlspolicies, m->nbackendtlspolicies, st->cap_btls, o);
 		stored = &o->meta;
 		break;
 	}

@@ -139,6 +139,22 @@ void decode_service(struct dctx *c, const struct ynode *spec, struct gw_service 
 void decode_endpointslice(struct dctx *c, const struct ynode *root, struct gw_endpointslice *es);
 void decode_referencegrant(struct dctx *c, const struct ynode *spec, struct gw_referencegrant *g);
 void decode_listenerset(struct dctx *c, const struct ynode *spec, struct gw_listenerset *ls);
+/* TLSRoute, TCPRoute and UDPRoute (decode_l4route.c): r->meta (kind, apiVersion) is
+ * set; fills r in HTTPRoute's shape (gwapi.h). */
+void decode_l4route(struct dctx *c, const struct ynode *spec, struct gw_httproute *r);
+/* A route's spec.parentRefs (decode_httproute.c), with the CEL rules across them. */
+void decode_parent_refs(struct dctx *c, const struct ynode *seq, struct gw_httproute *r);
+/* BackendTrafficPolicy (decode_policy.c); spec NULL reports the missing spec. */
+void decode_btpolicy(struct dctx *c, const struct ynode *spec, struct gw_btpolicy *p);
+/* TLS (tls-cp). Secret and ConfigMap have no spec: their fields sit at the top
+ * (decode_secret.c). BackendTLSPolicy (decode_backendtls.c). A listener's tls stanza
+ * into l->tls, after decode_gateway.c checked its shape, and a Gateway's spec.tls
+ * (decode_tls.c). */
+void decode_secret(struct dctx *c, const struct ynode *root, struct gw_secret *s);
+void decode_configmap(struct dctx *c, const struct ynode *root, struct gw_configmap *cm);
+void decode_backendtls(struct dctx *c, const struct ynode *spec, struct gw_backendtlspolicy *p);
+void decode_listener_tls_model(struct dctx *c, const struct ynode *n, const char *path, struct gw_listener *l);
+void decode_gateway_tls(struct dctx *c, const struct dval *tls, struct gw_gateway *gw);
 /* A Gateway's (or ListenerSet's) spec.listeners, with the CEL rules across them. */
 void decode_listeners(struct dctx *c, const struct ynode *seq, struct gw_listener **out, size_t *n);
 

@@ -77,11 +77,6 @@ static const struct dfield allowed_listeners_fields[] = {
 	{ "namespaces", DT_MAP, 0, 0, 0 },
 };
 
-static const struct dfield gateway_tls_fields[] = {
-	{ "frontend", DT_MAP, 0, 0, 0 },
-	{ "backend", DT_MAP, 0, 0, 0 },
-};
-
 static const char *const tls_modes[] = { "Terminate", "Passthrough" };
 static const char *const route_froms[] = { "All", "Selector", "Same" };
 static const enum gw_from route_from_values[] = { GW_FROM_ALL, GW_FROM_SELECTOR, GW_FROM_SAME };
@@ -106,6 +101,7 @@ static void decode_listener_tls(struct dctx *c, const struct ynode *n, const cha
 	int mode = 0; /* Terminate is the default */
 	if (v[0].val)
 		mode = decode_enum(c, v[0].val, decode_path(c, path, "mode"), tls_modes, 2);
+	l->tls_passthrough = mode == 1;
 	if (v[1].val) {
 		const struct ynode *seq = v[1].val;
 		const char *rpath = decode_path(c, path, "certificateRefs");
@@ -140,6 +136,7 @@ static void decode_listener_tls(struct dctx *c, const struct ynode *n, const cha
 			     "must be Terminate for protocol HTTPS, got \"Passthrough\"");
 	if (!v[0].val && l->protocol == GW_PROTO_TLS)
 		decode_error(c, n, path, "mode must be set for protocol TLS");
+	decode_listener_tls_model(c, n, path, l); /* refs and options into l->tls (decode_tls.c) */
 }
 
 static void decode_allowed_routes(struct dctx *c, const struct ynode *n, const char *path,
@@ -397,13 +394,8 @@ void decode_gateway(struct dctx *c, const struct ynode *spec, struct gw_gateway 
 		decode_infrastructure(c, &v[3]);
 	if (v[4].val)
 		decode_allowed_listeners(c, v[4].val, gw);
-	if (v[5].val) {
-		/* frontend client-certificate validation and the backend client certificate
-		 * change what is accepted and sent: never ignored */
-		struct dval t[2];
-		DECODE_FIELDS(c, v[5].val, "spec.tls", gateway_tls_fields, t);
-		decode_unsupported(c, &v[5], "spec", "tls");
-	}
+	if (v[5].val) /* frontend client-certificate validation (decode_tls.c) */
+		decode_gateway_tls(c, &v[5], gw);
 	if (v[6].val) {
 		int scope = decode_enum(c, v[6].val, "spec.defaultScope", default_scopes, 2);
 		if (scope == 0)

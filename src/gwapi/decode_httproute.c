@@ -430,7 +430,7 @@ static void check_parent_refs(struct dctx *c, const struct ynode *seq, const str
 	}
 }
 
-static void decode_parent_refs(struct dctx *c, const struct ynode *seq, struct gw_httproute *r)
+void decode_parent_refs(struct dctx *c, const struct ynode *seq, struct gw_httproute *r)
 {
 	r->parent_refs = arena_alloc(c->a, (seq->count ? seq->count : 1) * sizeof *r->parent_refs);
 	struct parent_raw *raw = arena_alloc(c->a, (seq->count ? seq->count : 1) * sizeof *raw);

@@ -116,8 +116,10 @@ struct gw_listener {
 	struct gw_route_group_kind *kinds; /* allowedRoutes.kinds; nkinds == 0: from protocol */
 	size_t nkinds;
 	bool has_tls;                /* a tls stanza was given */
+	bool tls_passthrough;        /* tls.mode is Passthrough (TLS listeners; TLSRoute) */
 	struct gw_pos pos;
 	struct gw_listener_status status;
+	struct gw_listener_tls *tls; /* the tls stanza, NULL when absent (tls-cp) */
 };
 
 struct gw_address {
@@ -140,6 +142,7 @@ struct gw_gateway {
 	bool is_ours;                /* its class is ours */
 	struct gw_conditions conditions;
 	int32_t attached_listener_sets; /* ListenerSets attached and Accepted */
+	struct gw_gateway_tls *tls;  /* spec.tls, NULL when absent (tls-cp) */
 };
 
 /* ---- ListenerSet (gateway.networking.k8s.io/v1, GATEWAY-API.md §2.5) ---- */
@@ -300,6 +303,15 @@ struct gw_httproute {
 	size_t nattachments;
 };
 
+/* ---- TLSRoute, TCPRoute, UDPRoute (GATEWAY-API.md §2.8, §2.9; decode_l4route.c) ----
+ * They share HTTPRoute's shape and live in gw_model.httproutes, meta.kind telling them
+ * apart, so attachment, references, status and compilation are one code path: one rule
+ * (legacy versions' rules merged) with the default match PathPrefix "/", its
+ * backendRefs and no filters; hostnames only on TLSRoute, where they match the SNI. */
+enum gw_route_kind { GW_ROUTE_HTTP = 0, GW_ROUTE_TLS, GW_ROUTE_TCP, GW_ROUTE_UDP };
+/* The kind of a route of gw_model.httproutes, from meta.kind. */
+enum gw_route_kind gw_route_kind_of(const struct gw_meta *meta);
+
 /* ---- Backend (gateway.envoyproxy.io/v1alpha1) ---- */
 
 enum gw_endpoint_kind { GW_ENDPOINT_IP, GW_ENDPOINT_FQDN, GW_ENDPOINT_UNIX };
@@ -317,6 +329,7 @@ struct gw_backend {
 	size_t nendpoints;
 	/* status */
 	struct gw_conditions conditions;
+	const struct gw_backendtlspolicy *tls_policy; /* BackendTLSPolicy in force, or NULL (tls-cp) */
 };
 
 /* ---- Service (v1) and EndpointSlice (discovery.k8s.io/v1): a Service named the
@@ -401,6 +414,159 @@ struct gw_other {
 	struct gw_meta meta;
 };
 
+/* ---- BackendTrafficPolicy (gateway.envoyproxy.io/v1alpha1; decode_policy.c,
+ * resolve_policy.c, compile_policy.c; helper "backends") ---- */
+
+enum gw_lb { GW_LB_ROUND_ROBIN = 0, GW_LB_LEAST_REQUEST, GW_LB_RANDOM, GW_LB_CONSISTENT_HASH };
+enum gw_hash { GW_HASH_SOURCE_IP = 0, GW_HASH_HEADER, GW_HASH_COOKIE };
+
+/* A LocalPolicyTargetReference: same namespace as the policy. */
+struct gw_policy_target {
+	const char *group, *kind, *name;
+	struct gw_pos pos;
+};
+
+/* One entry of a policy's status.ancestors[] (Gateway API PolicyAncestorStatus). */
+struct gw_policy_ancestor {
+	const char *group, *kind, *ns, *name, *section_name; /* section_name NULL = unset */
+	struct gw_conditions conditions;
+};
+
+struct gw_btpolicy {
+	struct gw_meta meta;
+	struct gw_policy_target *targets;  size_t ntargets;
+	/* loadBalancer */
+	enum gw_lb lb;
+	enum gw_hash hash;
+	const char *hash_name;       /* header or cookie name (Header, Cookie) */
+	uint32_t cookie_ttl_ms;      /* 0 = unset */
+	uint32_t table_size;         /* consistentHash.tableSize (default 65537) */
+	/* healthCheck.active (type HTTP) */
+	bool active;
+	const char *hc_path, *hc_method;   /* method default "GET" */
+	uint32_t hc_interval_ms, hc_timeout_ms, hc_healthy, hc_unhealthy;
+	uint16_t *hc_statuses; size_t nhc_statuses; /* none = 200 only */
+	/* healthCheck.passive (outlier detection) */
+	bool passive, split_local;
+	uint32_t od_5xx, od_gateway, od_local, od_interval_ms, od_base_ejection_ms, od_max_percent;
+	/* circuitBreaker: UINT32_MAX = no limit (no circuitBreaker block) */
+	uint32_t cb_connections, cb_pending, cb_requests, cb_retries;
+	/* timeout */
+	uint32_t connect_timeout_ms, request_timeout_ms; /* 0 = unset */
+	/* status */
+	struct gw_policy_ancestor *ancestors; size_t nancestors;
+	bool accepted;               /* applies to its targets (resolve_policy.c) */
+	const void **applied;        /* per target: the gw_gateway / gw_httproute it applies to,
+					NULL when not found or conflicted */
+};
+
+/* ---- TLS: Secret, ConfigMap (v1), listener tls, Gateway spec.tls.frontend,
+ * BackendTLSPolicy (decode_secret.c, decode_backendtls.c, resolve_tls.c,
+ * compile_tls.c; helper "tls-cp") ---- */
+
+/* SecretObjectReference, ObjectReference or LocalObjectReference (§2.2). */
+struct gw_object_ref {
+	const char *group;           /* "" = core */
+	const char *kind;
+	const char *ns;              /* NULL = the referring object's namespace */
+	const char *name;
+	struct gw_pos pos;
+};
+
+/* v1 Secret. Kubernetes merges stringData into data (stringData wins): the model
+ * holds the result, always as text (base64 `data` decoded once). */
+struct gw_secret {
+	struct gw_meta meta;
+	const char *type;            /* default "Opaque" */
+	const char *tls_crt, *tls_key, *ca_crt; /* NULL when the key is absent */
+	size_t tls_crt_len, tls_key_len, ca_crt_len;
+	struct gw_pos tls_crt_pos, tls_key_pos, ca_crt_pos;
+	/* resolve_tls.c: the pair checked once, whoever refers to it */
+	int checked;                 /* 0 not yet, 1 usable, -1 not usable */
+	const char *problem;         /* why not usable */
+};
+
+/* v1 ConfigMap: only ca.crt is used (CA bundles for client and backend validation). */
+struct gw_configmap {
+	struct gw_meta meta;
+	const char *ca_crt;          /* NULL when absent */
+	size_t ca_crt_len;
+	struct gw_pos ca_crt_pos;
+};
+
+enum gw_tls_version { GW_TLS_DEFAULT = 0, GW_TLS_1_2 = 12, GW_TLS_1_3 = 13 };
+enum gw_client_validation { GW_CLIENT_NONE = 0, GW_CLIENT_REQUIRE = 1, GW_CLIENT_OPTIONAL = 2 };
+
+/* A usable certificate of a listener (resolve_tls.c). */
+struct gw_tls_cert {
+	const struct gw_secret *secret;
+	const char *cert_pem, *key_pem;  /* NUL-terminated PEM */
+};
+
+/* A listener's tls stanza, and what resolve made of it. */
+struct gw_listener_tls {
+	bool passthrough;            /* mode Passthrough */
+	struct gw_object_ref *certificate_refs; size_t ncertificate_refs;
+	enum gw_tls_version min_version; /* option gatewayd.io/min-version */
+	const char *ciphers;         /* option gatewayd.io/ciphers: the suites this mbedTLS
+					supports, IANA names ":"-joined; NULL = default */
+	bool ciphers_unusable;       /* ciphers were given but none is supported here */
+	struct gw_pos options_pos;
+	/* status */
+	struct gw_tls_cert *certs; size_t ncerts;
+	enum gw_client_validation client_validation;
+	const char *client_ca_pem;   /* concatenated PEM, NULL = none */
+};
+
+/* FrontendTLSValidation (GEP-91). */
+struct gw_frontend_validation {
+	bool set;
+	struct gw_object_ref *ca_refs; size_t nca_refs;
+	bool insecure_fallback;      /* mode AllowInsecureFallback */
+	struct gw_pos pos;
+};
+
+struct gw_frontend_port {
+	uint16_t port;
+	struct gw_frontend_validation validation; /* .set false: no validation on this port */
+	struct gw_pos pos;
+};
+
+/* Gateway spec.tls. */
+struct gw_gateway_tls {
+	struct gw_frontend_validation frontend_default;
+	struct gw_frontend_port *per_port; size_t nper_port;
+};
+
+struct gw_btls_target {
+	const char *group, *kind, *name;
+	const char *section_name;    /* NULL = every port */
+	struct gw_pos pos;
+};
+
+struct gw_btls_san {
+	bool uri;                    /* type URI (else Hostname) */
+	const char *value;
+	struct gw_pos pos;
+};
+
+/* BackendTLSPolicy (v1, v1alpha3; §2.11). */
+struct gw_backendtlspolicy {
+	struct gw_meta meta;
+	struct gw_btls_target *targets; size_t ntargets;
+	struct gw_object_ref *ca_refs; size_t nca_refs; /* local: ns NULL */
+	const char *well_known;      /* wellKnownCACertificates, or NULL */
+	const char *hostname;
+	struct gw_btls_san *sans; size_t nsans;
+	struct gw_pos validation_pos;
+	/* status (resolve_tls.c) */
+	struct gw_policy_ancestor *ancestors; size_t nancestors;
+	bool accepted;               /* not Invalid and some CA usable */
+	bool *target_applies;        /* per target: found and not conflicted */
+	const char *ca_pem;          /* the usable CA bundles, concatenated; NULL = none */
+	bool system_ca;              /* wellKnownCACertificates: System */
+};
+
 struct gw_model {
 	struct gw_gatewayclass **gatewayclasses; size_t ngatewayclasses;
 	struct gw_gateway **gateways;             size_t ngateways;
@@ -411,6 +577,10 @@ struct gw_model {
 	struct gw_endpointslice **endpointslices; size_t nendpointslices;
 	struct gw_referencegrant **referencegrants; size_t nreferencegrants;
 	struct gw_listenerset **listenersets;     size_t nlistenersets;
+	struct gw_btpolicy **btpolicies;          size_t nbtpolicies;
+	struct gw_secret **secrets;               size_t nsecrets;
+	struct gw_configmap **configmaps;         size_t nconfigmaps;
+	struct gw_backendtlspolicy **backendtlspolicies; size_t nbackendtlspolicies;
 	/* Backends that resolve builds for Service backendRefs (one per Service and port,
 	 * kind "Service", name "name:port"), after the Backend kinds in the image */
 	struct gw_backend **service_backends;     size_t nservice_backends;

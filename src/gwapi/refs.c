@@ -169,7 +169,7 @@ static const char *resolve_ref(struct arena *a, struct gw_model *m, const struct
 		return "InvalidKind";
 	}
 	if (strcmp(ns, r->meta.ns) != 0 &&
-	    !refs_granted(m, GW_GROUP, ROUTE_KIND, r->meta.ns, group, kind, ns, name)) {
+	    !refs_granted(m, GW_GROUP, r->meta.kind, r->meta.ns, group, kind, ns, name)) {
 		*msg = arena_printf(a, "%s \"%s/%s\" is in another namespace and no ReferenceGrant allows it",
 				    kind, ns, name);
 		return "RefNotPermitted";
@@ -187,26 +187,29 @@ static const char *resolve_ref(struct arena *a, struct gw_model *m, const struct
 		*msg = arena_printf(a, "Service \"%s\" not found", shown);
 		return "BackendNotFound";
 	}
-	if (s->type == GW_SERVICE_EXTERNAL_NAME) {
-		*msg = arena_printf(a, "Service \"%s\" is of type ExternalName, which is not supported yet "
-				    "(it needs DNS resolution)", shown);
-		return "UnsupportedValue";
+	/* ExternalName (DNS, refs_external.c): a Service listing no port takes any. */
+	if (s->type == GW_SERVICE_EXTERNAL_NAME && s->nports == 0) {
+		br->resolved = refs_external_name_backend(a, m, s, br->port);
+		return NULL;
 	}
 	const struct gw_service_port *sp = NULL;
 	for (size_t i = 0; i < s->nports && !sp; i++)
-		if (s->ports[i].port == br->port && !strcmp(s->ports[i].protocol, "TCP"))
+		if (s->ports[i].port == br->port && !strcmp(s->ports[i].protocol, attach_l4_port_protocol(r)))
 			sp = &s->ports[i];
 	if (!sp) {
-		*msg = arena_printf(a, "Service \"%s\" has no TCP port %u", shown, (unsigned)br->port);
+		*msg = arena_printf(a, "Service \"%s\" has no %s port %u", shown, attach_l4_port_protocol(r),
+				    (unsigned)br->port);
 		return "BackendNotFound";
 	}
-	if (!app_protocol_supported(sp->app_protocol)) {
+	/* layer-4 routes pass bytes through: the backend's protocol is not ours to speak */
+	if (!attach_l4_route(r) && !app_protocol_supported(sp->app_protocol)) {
 		*msg = arena_printf(a, "Service \"%s\" port %u: appProtocol \"%s\" is not supported "
 				    "(gatewayd speaks HTTP/1.1 to backends)", shown, (unsigned)br->port,
 				    sp->app_protocol);
 		return "UnsupportedProtocol";
 	}
-	br->resolved = service_backend(a, m, s, sp, dl);
+	br->resolved = s->type == GW_SERVICE_EXTERNAL_NAME ? refs_external_name_backend(a, m, s, br->port) :
+		service_backend(a, m, s, sp, dl);
 	return NULL;
 }
 

@@ -12,6 +12,8 @@
 #include <strings.h>
 
 #include "base/buf.h"
+#include "gwapi/resolve_policy.h"
+#include "gwapi/resolve_tls.h"
 
 void gw_conditions_set(struct gw_conditions *c, const char *type, bool status,
 		       const char *reason, const char *message, int64_t generation)
@@ -213,17 +215,19 @@ static bool addresses_overlap(const struct gw_info *x, const struct gw_info *y)
 static bool protocol_supported(enum gw_protocol p)
 {
 	/* HTTPS (and TLS, TCP, UDP) arrive with later versions. */
-	return p == GW_PROTO_HTTP;
+	return p == GW_PROTO_HTTP || p == GW_PROTO_HTTPS || attach_l4_protocol(p);
 }
 
-/* §2.4 "Distinct listeners": listeners sharing a port must share a protocol family
- * (HTTPS and TLS both select by SNI and may share a port); UDP ports are separate
- * from TCP ones. Custom protocols have no known transport and never conflict. */
+/* §2.4 "Distinct listeners": listeners sharing a port must share a protocol; UDP ports
+ * are separate from TCP ones. Custom protocols have no known transport and never
+ * conflict. HTTPS and TLS both select by SNI and may share a port upstream, where the
+ * implementation supports it; gatewayd binds one protocol per socket (compile/image.h
+ * img_bind.protocol), so it reports them as ProtocolConflict, as conformance
+ * TLSRouteListenerMixedTerminationNotSupported expects of an implementation without
+ * mixed termination. */
 static bool protocols_compatible(enum gw_protocol x, enum gw_protocol y)
 {
-	if (x == y)
-		return true;
-	return (x == GW_PROTO_HTTPS && y == GW_PROTO_TLS) || (x == GW_PROTO_TLS && y == GW_PROTO_HTTPS);
+	return x == y;
 }
 
 static bool same_transport(enum gw_protocol x, enum gw_protocol y)
@@ -286,10 +290,10 @@ static void find_conflicts(struct arena *a, struct lis_ref *ls, size_t n)
 	}
 }
 
-static bool kind_is_httproute(const struct gw_route_group_kind *k)
+/* The route kind of the listener's protocol (attach_l4.c): HTTPRoute on HTTP. */
+static bool kind_fits(const struct gw_listener *l, const struct gw_route_group_kind *k)
 {
-	const char *group = k->group ? k->group : GW_GROUP;
-	return strcmp(group, GW_GROUP) == 0 && k->kind && strcmp(k->kind, "HTTPRoute") == 0;
+	return attach_l4_kind_fits(l->protocol, k);
 }
 
 /* allowedRoutes.kinds -> supportedKinds; returns false if some kind is invalid. */
@@ -303,7 +307,7 @@ static bool listener_kinds(struct arena *a, const struct gw_meta *owner, struct 
 		return true; /* supportedKinds [] (conformance: UnsupportedProtocol) */
 	if (l->nkinds == 0) {
 		st->supported_kinds[0].group = GW_GROUP;
-		st->supported_kinds[0].kind = "HTTPRoute";
+		st->supported_kinds[0].kind = attach_l4_default_kind(l->protocol);
 		st->supported_kinds[0].pos = l->pos;
 		st->nsupported_kinds = 1;
 		return true;
@@ -311,7 +315,7 @@ static bool listener_kinds(struct arena *a, const struct gw_meta *owner, struct 
 	bool ok = true;
 	for (size_t k = 0; k < l->nkinds; k++) {
 		const struct gw_route_group_kind *rk = &l->kinds[k];
-		if (!kind_is_httproute(rk)) {
+		if (!kind_fits(l, rk)) {
 			resolve_warn(dl, owner, &rk->pos,
 				     "spec.listeners[%zu].allowedRoutes.kinds[%zu]: kind \"%s\" in group \"%s\" is not supported on an %s listener",
 				     li, k, rk->kind ? rk->kind : "", rk->group ? rk->group : GW_GROUP,
@@ -355,6 +359,12 @@ static void listener_conditions(struct arena *a, const struct gw_meta *owner, st
 		gw_conditions_set(&st->conditions, "Programmed", false, lr->conflict, conflict_msg, gen);
 		resolve_warn(dl, owner, &l->pos, "spec.listeners[%zu] \"%s\": %s", li, l->name,
 			     conflict_msg);
+		accepted = false;
+	} else if (attach_l4_listener_unsupported(l)) {
+		const char *msg = attach_l4_listener_unsupported(l);
+		gw_conditions_set(&st->conditions, "Accepted", false, "UnsupportedValue", msg, gen);
+		gw_conditions_set(&st->conditions, "Programmed", false, "Invalid", msg, gen);
+		resolve_warn(dl, owner, &l->pos, "spec.listeners[%zu] \"%s\": %s", li, l->name, msg);
 		accepted = false;
 	} else {
 		gw_conditions_set(&st->conditions, "Accepted", true, "Accepted", "Listener is accepted", gen);
@@ -657,13 +667,16 @@ static void resolve_gateways(struct arena *a, struct gw_model *m, struct diag_li
 			if (infos[i].addresses_ok && !infos[i].class_msg)
 				lr = &ls[k++];
 			listener_conditions(a, &gw->meta, &gw->listeners[j], j, lr, dl);
+			resolve_tls_listener(a, m, gw, &gw->meta, &gw->listeners[j], j, dl);
 		}
 		gateway_conditions(&infos[i]);
 	}
 	k = first_set;
 	for (size_t i = 0; i < nsets; i++) {
-		for (size_t j = 0; j < sets[i]->nlisteners; j++)
+		for (size_t j = 0; j < sets[i]->nlisteners; j++) {
 			listener_conditions(a, &sets[i]->meta, &sets[i]->listeners[j], j, &ls[k++], dl);
+			resolve_tls_listener(a, m, sets[i]->gateway, &sets[i]->meta, &sets[i]->listeners[j], j, dl);
+		}
 		listenerset_conditions(a, sets[i], dl);
 	}
 }
@@ -688,5 +701,7 @@ bool gwapi_resolve(struct arena *a, struct gw_model *m, const char *controller_n
 	resolve_backends(m);
 	attach_routes(a, m, dl);
 	refs_resolve_routes(a, m, dl);
+	resolve_btpolicies(a, m, dl);
+	resolve_tls(a, m, dl);
 	return dl->errors == errors;
 }

@@ -33,6 +33,20 @@ const char *resolve_rule_unsupported(const struct gw_http_rule *r);
 bool attach_namespace_selected(const struct gw_model *m, const struct gw_label_selector *sel,
 			       const char *ns);
 
+/* Layer-4 routes and listeners (attach_l4.c). attach_l4_protocol: TLS, TCP or UDP.
+ * attach_l4_default_kind: the route kind a listener of protocol p carries ("HTTPRoute"
+ * for HTTP and HTTPS, "TLSRoute", "TCPRoute", "UDPRoute"), NULL for custom protocols;
+ * attach_l4_kind_fits: may it carry kind k. attach_l4_listener_unsupported: why an
+ * otherwise supported listener is not served (Accepted=False/UnsupportedValue), or
+ * NULL. attach_l4_port_protocol: the Service port protocol the route's backendRefs
+ * name ("UDP" for UDPRoute, else "TCP"). attach_l4_route: TLSRoute, TCPRoute or UDPRoute. */
+bool attach_l4_protocol(enum gw_protocol p);
+const char *attach_l4_default_kind(enum gw_protocol p);
+bool attach_l4_kind_fits(enum gw_protocol p, const struct gw_route_group_kind *k);
+const char *attach_l4_listener_unsupported(const struct gw_listener *l);
+const char *attach_l4_port_protocol(const struct gw_httproute *r);
+bool attach_l4_route(const struct gw_httproute *r);
+
 /* Stage 2: route attachment (fills parents, attachments, listener attachedRoutes). */
 void attach_routes(struct arena *a, struct gw_model *m, struct diag_list *dl);
 /* Does a ReferenceGrant in to_ns let from_kind objects in from_ns refer to to_name
@@ -43,5 +57,10 @@ bool refs_granted(const struct gw_model *m, const char *from_group, const char *
 /* Stage 3: backendRefs (fills resolved, and each parent's ResolvedRefs condition);
  * builds m->service_backends for the Service ports that refs name. */
 void refs_resolve_routes(struct arena *a, struct gw_model *m, struct diag_list *dl);
+/* The backend of a Service of type ExternalName at port (refs_external.c): one fqdn
+ * endpoint spec.externalName:port, added to m->service_backends once per Service and
+ * port. */
+struct gw_backend *refs_external_name_backend(struct arena *a, struct gw_model *m,
+					      const struct gw_service *s, uint16_t port);
 
 #endif

@@ -10,8 +10,11 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "gwapi/gwapi.h"
+#include "gwapi/resolve_policy.h"
+#include "gwapi/resolve_tls.h"
 
-enum obj_type { OBJ_OTHER, OBJ_CLASS, OBJ_GATEWAY, OBJ_ROUTE, OBJ_BACKEND, OBJ_LISTENERSET };
+enum obj_type { OBJ_OTHER, OBJ_CLASS, OBJ_GATEWAY, OBJ_ROUTE, OBJ_BACKEND, OBJ_LISTENERSET,
+		OBJ_BTPOLICY, OBJ_BACKENDTLS };
 
 struct obj_entry {
 	const struct gw_meta *meta;
@@ -216,6 +219,12 @@ static void resource_json(struct buf *b, const struct gw_meta *meta, enum obj_ty
 			conditions_json(b, &be->conditions);
 		break;
 	}
+	case OBJ_BTPOLICY:
+		resolve_btpolicy_status_json(b, (const struct gw_btpolicy *)meta, controller_name);
+		break;
+	case OBJ_BACKENDTLS:
+		resolve_backendtls_status_json(b, (const struct gw_backendtlspolicy *)meta, controller_name);
+		break;
 	case OBJ_OTHER:
 		break;
 	}
@@ -224,7 +233,8 @@ static void resource_json(struct buf *b, const struct gw_meta *meta, enum obj_ty
 
 void gwapi_status_json(const struct gw_model *m, const char *controller_name, struct buf *out)
 {
-	size_t n = m->ngatewayclasses + m->ngateways + m->nhttproutes + m->nbackends + m->nlistenersets;
+	size_t n = m->ngatewayclasses + m->ngateways + m->nhttproutes + m->nbackends + m->nlistenersets +
+		   m->nbtpolicies + m->nbackendtlspolicies;
 	struct obj_entry *idx = calloc(n + 1, sizeof *idx);
 	size_t k = 0;
 	if (!idx)
@@ -239,6 +249,10 @@ void gwapi_status_json(const struct gw_model *m, const char *controller_name, st
 		k = index_add(idx, k, &m->backends[i]->meta, OBJ_BACKEND);
 	for (size_t i = 0; i < m->nlistenersets; i++)
 		k = index_add(idx, k, &m->listenersets[i]->meta, OBJ_LISTENERSET);
+	for (size_t i = 0; i < m->nbtpolicies; i++)
+		k = index_add(idx, k, &m->btpolicies[i]->meta, OBJ_BTPOLICY);
+	for (size_t i = 0; i < m->nbackendtlspolicies; i++)
+		k = index_add(idx, k, &m->backendtlspolicies[i]->meta, OBJ_BACKENDTLS);
 	qsort(idx, k, sizeof *idx, entry_cmp);
 
 	buf_putc(out, '[');

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "ops/metrics.h"
+#include "ops/backend_status.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -295,10 +296,15 @@ static void put_histograms(struct buf *out, const struct mmap *hist)
 	free(v);
 }
 
-static void put_backends(struct buf *out, const struct mmap *backends)
+static void put_backends(struct buf *out, const struct mmap *backends, const struct epset *eps)
 {
 	put_family(out, "gatewayd_backend_endpoints", "gauge",
 		   "Endpoints of each backend of the current generation, by health state.");
+	if (eps != NULL) {  /* live health: ops/backend_status.c */
+		backend_status_endpoint_samples(out, eps);
+		backend_status_metrics(out, eps);
+		return;
+	}
 	struct mentry **v = mmap_sorted(backends);
 	for (size_t i = 0; i < backends->n; i++) {
 		/* No health checking yet: every endpoint counts as healthy. */
@@ -345,7 +351,7 @@ void metrics_write(struct metrics *m, struct buf *out, struct reqstats *rs,
 	buf_printf(out, "gatewayd_connections_active %zu\n", f->connections_active);
 	put_requests(out, &sc.series);
 	put_histograms(out, &sc.hist);
-	put_backends(out, &sc.backends);
+	put_backends(out, &sc.backends, f->eps);
 	/* gatewayd_dns_resolutions_total{name,result} is reserved for DNS discovery,
 	 * which this version does not do: no series yet. */
 	put_family(out, "gatewayd_access_log_written_total", "counter", "Access log lines written.");

@@ -13,6 +13,7 @@
 #include "base/buf.h"
 
 struct reqstats;
+struct epset;
 struct metrics;
 
 /* What the daemon itself knows, sampled at each scrape. */
@@ -22,6 +23,9 @@ struct metrics_facts {
 	uint64_t reloads_ok, reloads_failed;
 	size_t connections_active;
 	uint64_t access_log_written, access_log_dropped;
+	/* The current endpoint sets (runtime/epset.h) for live endpoint health and the
+	 * backend policy families (ops/backend_status.h); NULL = none yet. */
+	const struct epset *eps;
 };
 
 struct metrics *metrics_new(void);

@@ -292,6 +292,13 @@ static void put_endpoint_address(struct buf *out, const struct img_header *img,
 		buf_append(out, img_str_ptr(img, ep->path), ep->path.len);
 		return;
 	}
+	if (ep->kind == IMG_ENDPOINT_FQDN) {
+		/* its addresses are in the "dns" member (discover/dns_report.h) */
+		buf_puts(out, "dns:");
+		buf_append(out, img_str_ptr(img, ep->path), ep->path.len);
+		buf_printf(out, ":%u", (unsigned)ep->port);
+		return;
+	}
 	char text[INET6_ADDRSTRLEN];
 	int family = ep->family == AF_INET6 ? AF_INET6 : AF_INET;
 	if (inet_ntop(family, ep->addr, text, sizeof text) == NULL)

@@ -19,11 +19,15 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "runtime/balancer.h"
 #include "runtime/filter.h"
 #include "runtime/h1_write.h"
+#include "runtime/l4_conn.h"
 #include "runtime/reqlog.h"
 #include "runtime/reqstats.h"
 #include "runtime/router.h"
+#include "runtime/tls_ctx.h"
+#include "runtime/tunnel.h"
 #include "runtime/upstream.h"
 #include "runtime/worker.h"
 
@@ -32,7 +36,8 @@
  * its input is read and dropped this long (seconds) before the close. */
 #define CONN_LINGER_TIME 2.0
 
-const char *const conn_state_name[] = {"idle", "head", "proxy", "reply", "tunnel", "linger", "closed"};
+const char *const conn_state_name[] = {"idle", "head", "proxy", "reply", "tunnel", "linger", "peek",
+				       "closed"};
 
 static void conn_on_io(struct ev_loop *loop, ev_io *io, int revents);
 static void conn_on_timer(struct ev_loop *loop, ev_timer *t, int revents);
@@ -43,13 +48,13 @@ static void conn_peer_text(struct conn *c);
  * (counted here, runtime/reqstats) and the access log (a record copied into this
  * worker's ring, runtime/reqlog; the main thread formats and writes it). Afterwards
  * the record is cleared so a request is reported once. */
-static void conn_request_log(struct conn *c)
+void conn_request_log(struct conn *c)
 {
 	struct worker *w = c->w;
 	if (c->peer_ip_len == 0)
 		conn_peer_text(c);
 	/* A head that never parsed (400, 408, 431...): what arrived of it counts. */
-	if (c->head_len == 0)
+	if (c->head_len == 0 && c->state != CONN_TUNNEL)  /* a TLS/TCP tunnel counts its own */
 		c->log.bytes_in = c->in_end;
 	reqstats_count(c->wg != NULL ? c->wg->stats : w->stats_nogen, &c->log);
 	reqlog_push(w->logring, &c->log, c->wg != NULL ? c->wg->gen->img : NULL, c->peer_ip,
@@ -108,6 +113,9 @@ void conn_accept(struct worker *w, int fd, uint32_t key, const struct sockaddr *
 	w->conns = c;
 	w->nconns++;
 	atomic_fetch_add_explicit(&w->sh->active, 1, memory_order_relaxed);
+	if (tls_conn_accept(c) < 0)  /* HTTPS binds: TLS state (runtime/tls_conn.c) */
+		return;
+	l4_conn_accept(c);  /* TLS passthrough and TCP binds: not HTTP (may close c) */
 }
 
 void conn_cache_free(struct worker *w)
@@ -192,7 +200,8 @@ void conn_close(struct conn *c, const char *reason)
 		conn_log_close(c, reason);
 	if (c->log.t_head != 0 || c->log.status != 0) {
 		c->log.t_end = ev_now(w->loop);
-		c->log.bytes_in = c->head_len + c->body_seen;
+		if (c->state != CONN_TUNNEL)  /* a tunnel counts its bytes itself */
+			c->log.bytes_in = c->head_len + c->body_seen;
 		if (c->log.error == NULL)
 			c->log.error = reason;
 		conn_request_log(c);
@@ -204,10 +213,13 @@ void conn_close(struct conn *c, const char *reason)
 	}
 	ev_io_stop(w->loop, &c->io);
 	ev_timer_stop(w->loop, &c->timer);
+	tls_conn_close(c);
 	close(c->fd);
 	c->fd = -1;
 	conn_release_buf(w, &c->in, &c->in_cap);
 	conn_release_buf(w, &c->hout, &c->hout_cap);
+	free(c->sni);
+	c->sni = NULL;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -232,12 +244,14 @@ void conn_drain(struct conn *c)
 	switch (c->state) {
 	case CONN_IDLE:
 	case CONN_HEAD:
+	case CONN_PEEK:
 		conn_close(c, "shutting down");
 		break;
 	case CONN_PROXY:
 	case CONN_REPLY:
 		c->keep_alive = false;
 		break;
+	case CONN_TUNNEL:  /* has no end of its own: the drain timer closes it */
 	default:
 		break;
 	}
@@ -249,6 +263,7 @@ void conn_drain(struct conn *c)
 static int conn_linger(struct conn *c, const char *reason)
 {
 	c->close_reason = reason;
+	tls_conn_notify(c);  /* TLS: close_notify before the FIN (RFC 8446 §6.1) */
 	if (c->client_eof || shutdown(c->fd, SHUT_WR) < 0) {
 		conn_close(c, reason);
 		return -1;
@@ -288,6 +303,8 @@ int conn_reply(struct conn *c, int status, const char *body, bool close)
 		conn_close(c, body);
 		return -1;
 	}
+	if (c->state == CONN_PROXY)
+		balancer_on_local_error(c, status);  /* outlier detection */
 	proxy_finish(c, false);
 	if (close || !c->body_done || c->head_len == 0)
 		c->keep_alive = false;
@@ -395,6 +412,7 @@ static int conn_start_request(struct conn *c)
 	c->log.req = req;
 	reqlog_begin(w->logring, &c->log, req);
 	c->http10 = req->minor_version == 0;
+	req->https = c->tls != NULL;  /* X-Forwarded-Proto, redirects */
 	c->is_head = req->method_len == 4 && memcmp(req->method, "HEAD", 4) == 0;
 	c->keep_alive = req->keep_alive && !w->draining;
 	/* max_requests_per_connection: the last one is answered with Connection: close. */
@@ -436,6 +454,10 @@ static int conn_start_request(struct conn *c)
 	c->log.listener = l;
 	if (l == NULL)
 		return conn_reply(c, 404, "no route\n", false);
+	if (c->tls != NULL && tls_conn_misdirected(c, g->img, &g->binds[bind], l)) {
+		c->log.error = "Host selects another listener than the SNI";
+		return conn_reply(c, 421, "misdirected request\n", false);
+	}
 	struct router_request rq = {
 		.host = host, .host_len = host_len,
 		.path = req->path, .path_len = req->path_len,
@@ -453,30 +475,17 @@ static int conn_start_request(struct conn *c)
 		if (fr != 0)
 			return fr;
 	} else {
-		b = rule->total_weight == 0 ? IMG_NO_BACKEND
-		    : router_pick_backend(g->img, rule, worker_rand(w));
+		b = balancer_backend(c, rule);
 	}
 	if (b == IMG_NO_BACKEND || b >= g->img->backends.count)
 		return conn_reply(c, 500, "no backend\n", false);
-	const struct img_backend *be = &g->backends[b];
-	c->log.backend = be;
-	/* Gateway API §3.6: a backend that exists but has no ready endpoint: 503. */
-	if (be->endpoints.count == 0)
-		return conn_reply(c, 503, "no healthy upstream\n", false);
-	uint32_t rel = be->endpoints.off - g->img->endpoints.off;
-	uint32_t first = rel / (uint32_t)sizeof(struct img_endpoint);
-	if (be->endpoints.off < g->img->endpoints.off || rel % sizeof(struct img_endpoint) != 0 ||
-	    first + be->endpoints.count > g->img->endpoints.count)
-		return conn_reply(c, 500, "no backend\n", false);
-	/* Round robin per worker over the backend's endpoints. */
-	uint32_t e = first + c->wg->rr[b]++ % be->endpoints.count;
-	struct upool *p = c->wg->pools[e];
-	if (p == NULL) {
-		p = upool_get(w, g->img, &g->endpoints[e]);
-		if (p == NULL)
-			return conn_reply(c, 502, "upstream connect error\n", false);
-		c->wg->pools[e] = p;
-	}
+	c->log.backend = &g->backends[b];
+	/* Endpoint, health, circuit breaker (runtime/balancer.c). */
+	struct upool *p;
+	const char *why;
+	int st = balancer_pick(c, rule, b, &p, &why);
+	if (st != 0)
+		return conn_reply(c, st, why, false);
 	c->log.upstream = p;
 	return proxy_start(c, p);
 }
@@ -599,6 +608,7 @@ static void conn_watch(struct conn *c)
 	case CONN_IDLE:
 	case CONN_HEAD:
 	case CONN_LINGER:
+	case CONN_PEEK:
 		ev = EV_READ;
 		break;
 	case CONN_PROXY:
@@ -608,11 +618,16 @@ static void conn_watch(struct conn *c)
 		if (!c->client_eof && c->in_end < c->in_cap)
 			ev = EV_READ;
 		break;
+	case CONN_TUNNEL:
+		ev = tunnel_client_events(c);
+		break;
 	default:
 		break;
 	}
 	if (conn_client_out_pending(c))
 		ev |= EV_WRITE;
+	if (c->tls != NULL)
+		ev |= tls_conn_events(c);  /* a TLS handshake waiting to write */
 	if ((c->io.events & (EV_READ | EV_WRITE)) != ev) {
 		ev_io_stop(c->w->loop, &c->io);
 		ev_io_modify(&c->io, ev);
@@ -620,7 +635,7 @@ static void conn_watch(struct conn *c)
 			ev_io_start(c->w->loop, &c->io);
 	}
 	if (c->up != NULL)
-		upstream_watch(c->up, proxy_up_events(c));
+		upstream_watch(c->up, c->state == CONN_TUNNEL ? tunnel_up_events(c) : proxy_up_events(c));
 }
 
 void conn_run(struct conn *c)
@@ -630,7 +645,10 @@ void conn_run(struct conn *c)
 		switch (c->state) {
 		case CONN_IDLE:
 		case CONN_HEAD:
-			r = conn_read_head(c);
+			if (c->tls != NULL && !c->tls->done)
+				r = tls_conn_handshake(c);
+			else
+				r = conn_read_head(c);
 			break;
 		case CONN_PROXY:
 			r = proxy_run(c);
@@ -640,6 +658,12 @@ void conn_run(struct conn *c)
 			break;
 		case CONN_LINGER:
 			r = conn_linger_run(c);
+			break;
+		case CONN_TUNNEL:
+			r = tunnel_run(c);
+			break;
+		case CONN_PEEK:
+			r = l4_conn_run(c);
 			break;
 		default:
 			return;
@@ -676,7 +700,9 @@ static void conn_on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 	switch (c->state) {
 	case CONN_IDLE:
-		conn_close(c, "idle timeout");
+		if (c->tls != NULL && !c->tls->done)
+			tls_count_handshake_failure();
+		conn_close(c, c->tls != NULL && !c->tls->done ? "TLS handshake timeout" : "idle timeout");
 		return;
 	case CONN_HEAD:
 		if (conn_reply(c, 408, conn_error_body(408), true) < 0)
@@ -705,6 +731,12 @@ static void conn_on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 		return;
 	case CONN_LINGER:
 		conn_close(c, c->close_reason);
+		return;
+	case CONN_TUNNEL:
+		tunnel_timeout(c);
+		return;
+	case CONN_PEEK:
+		l4_conn_timeout(c);
 		return;
 	default:
 		return;

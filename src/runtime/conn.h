@@ -19,7 +19,9 @@
 struct worker;
 struct wgen;
 struct upool;
+struct epset;
 struct upstream;
+struct tls_conn;
 
 enum conn_state {
 	CONN_IDLE,    /* no byte of the next request yet (idle_timeout, closes silently) */
@@ -30,6 +32,7 @@ enum conn_state {
 		       * 101 (Upgrade), or a TLS passthrough / TCP connection (tunnel.c) */
 	CONN_LINGER,  /* done writing before a close: input read and dropped for a while,
 		       * so the close does not reset the response away (RFC 9112 §9.6) */
+	CONN_PEEK,    /* TLS passthrough: reading the ClientHello for its SNI (l4_conn.c) */
 	CONN_CLOSED,
 };
 extern const char *const conn_state_name[];
@@ -90,6 +93,9 @@ struct conn {
 	ev_tstamp deadline;        /* when the current phase times out */
 	ev_tstamp timer_at;        /* when the timer fires (<= deadline) */
 	const char *close_reason;  /* kept for the log line after lingering */
+	char *sni;                 /* owned: a TLS passthrough ClientHello's server name, the
+				    * log's host (l4_conn.c); freed by conn_close */
+	struct tls_conn *tls;      /* owned: HTTPS (runtime/tls_conn.h); NULL = plain */
 
 	/* Client input, owned. The request head is at in[0..head_len); its body is
 	 * scanned up to scan_off and sent to the backend up to fwd_off; bytes after the
@@ -111,9 +117,19 @@ struct conn {
 	const struct img_rule *frule;
 	const struct img_backend_ref *fref;
 	ev_tstamp route_deadline;  /* timeouts: 504 (or a close) when reached; 0 = none */
+	ev_tstamp tunnel_idle;     /* CONN_TUNNEL: seconds without a byte before it closes */
 	const char *cors_origin;   /* an allowed Origin of an actual CORS request */
 	uint32_t cors_origin_len;
 	uint32_t retries;          /* rule retries made (runtime/retry.c) */
+	/* The endpoint runtime/balancer.c chose for this attempt: counted in flight (least
+	 * request, circuit breaker) until proxy_finish, its outcome fed to outlier
+	 * detection. Owned: one reference on set. */
+	struct bal_lease {
+		struct epset *set;
+		uint32_t cluster, ep;
+		uint32_t flags;     /* BAL_LEASE_* (balancer.h) */
+		uint32_t hash;      /* consistent-hash key of the request (BAL_LEASE_HASHED) */
+	} lease;
 
 	/* Head output, owned: the forwarded request head while hout_is_req (kept until
 	 * the response begins, for a retry), then response heads or a generated reply. */
@@ -143,6 +159,8 @@ struct conn {
 	bool up_reusable : 1;      /* the backend allows keep-alive and framing was clean */
 	bool retried : 1;
 	bool retry_wait : 1;       /* waiting out a rule retry's backoff (no upstream) */
+	bool upgrade : 1;          /* the request asked for an Upgrade that is forwarded
+				    * (runtime/upgrade.c): a 101 switches to CONN_TUNNEL */
 
 	struct conn_reqlog log;
 };
@@ -162,6 +180,9 @@ void conn_cache_free(struct worker *w);
 void conn_run(struct conn *c);
 int conn_reply(struct conn *c, int status, const char *body, bool close);
 int conn_request_done(struct conn *c);
+/* Hands the request's facts to the metrics and the access log (once; c->log is then
+ * cleared). Used by upgrade.c when a request becomes a tunnel. */
+void conn_request_log(struct conn *c);
 void conn_set_deadline(struct conn *c, ev_tstamp at);
 void conn_touch(struct conn *c);   /* progress: push the inactivity deadline */
 

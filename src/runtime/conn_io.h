@@ -14,14 +14,22 @@
 #include <unistd.h>
 
 #include "runtime/conn.h"
+#include "runtime/tls_conn.h"
 
 static inline ssize_t cio_read(struct conn *c, void *buf, size_t len)
 {
+	if (c->tls != NULL)
+		return tls_conn_read(c, buf, len);
 	return read(c->fd, buf, len);
 }
 
+/* TLS: bytes taken into a record that could not leave whole count as not written;
+ * after EAGAIN or a short count the retry must start with the same bytes (it
+ * always does: the callers advance their offsets by the count only). */
 static inline ssize_t cio_writev(struct conn *c, const struct iovec *iov, int n)
 {
+	if (c->tls != NULL)
+		return tls_conn_writev(c, iov, n);
 	struct msghdr m;
 	memset(&m, 0, sizeof m);
 	m.msg_iov = (struct iovec *)(uintptr_t)iov;
@@ -40,8 +48,7 @@ static inline ssize_t cio_write(struct conn *c, const void *buf, size_t len)
  * decrypted bytes that no socket event will announce. */
 static inline bool cio_drained(const struct conn *c)
 {
-	(void)c;
-	return true;
+	return c->tls == NULL || tls_conn_drained(c);
 }
 
 #endif

@@ -16,10 +16,13 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "runtime/balancer.h"
 #include "runtime/filter.h"
 #include "runtime/h1_write.h"
 #include "runtime/reqlog.h"
 #include "runtime/retry.h"
+#include "runtime/tls_upstream.h"
+#include "runtime/upgrade.h"
 #include "runtime/upstream.h"
 #include "runtime/worker.h"
 
@@ -57,7 +60,12 @@ int proxy_hout_reserve(struct conn *c, size_t size)
 static int proxy_connect(struct conn *c, bool fresh)
 {
 	struct upstream *u;
-	int r = upstream_get(c->w, c->pool, c, fresh, &u);
+	struct tls_client *tls;
+	if (tls_up_client_for(c, &tls) < 0) {  /* BackendTLSPolicy without a usable config */
+		c->log.error = "backend TLS not available";
+		return conn_reply(c, 502, "upstream connect error\n", false);
+	}
+	int r = upstream_get_tls(c->w, c->pool, c, fresh, tls, &u);
 	if (r < 0) {
 		if (retry_on_failure(c, "upstream connect error"))
 			return 1;
@@ -72,8 +80,10 @@ static int proxy_connect(struct conn *c, bool fresh)
 	if (r == 1) {
 		c->rq = RQ_CONNECT;
 		c->up_wr = false;
-		conn_set_deadline(c, ev_now(c->w->loop) + c->w->lim->connect_timeout);
+		/* connectTimeout of a BackendTrafficPolicy, else [limits] connect_timeout */
+		conn_set_deadline(c, ev_now(c->w->loop) + balancer_attempt_start(c, 1));
 	} else {
+		(void)balancer_attempt_start(c, 0);
 		c->rq = RQ_SEND;
 		c->up_wr = true;
 		conn_touch(c);
@@ -97,6 +107,8 @@ int proxy_start(struct conn *c, struct upool *pool)
 		n = h1_write_request_extra(c->hout, c->hout_cap, &c->req, c->peer_ip, c->peer_ip_len,
 					   rid, rid_len);
 	}
+	if (n != 0 && c->req.upgrade)
+		n = upgrade_request_head(c, n);  /* runtime/upgrade.c */
 	/* The parse scratch is reused by the next parse on this worker. */
 	c->req.headers = NULL;
 	c->req.nheaders = 0;
@@ -118,6 +130,7 @@ int proxy_reconnect(struct conn *c, struct upool *pool)
 
 void proxy_finish(struct conn *c, bool reuse)
 {
+	balancer_release(c);
 	if (c->up != NULL) {
 		if (reuse)
 			upstream_release(c->up);
@@ -135,7 +148,7 @@ void proxy_finish(struct conn *c, bool reuse)
 int proxy_up_events(const struct conn *c)
 {
 	if (c->rq == RQ_CONNECT)
-		return EV_WRITE;
+		return c->up != NULL && c->up->tls != NULL ? tls_up_events(c->up) : EV_WRITE;
 	int ev = 0;
 	if (c->rq == RQ_SEND && (req_head_pending(c) || c->fwd_off < c->scan_off))
 		ev |= EV_WRITE;
@@ -271,7 +284,8 @@ static int pump_request(struct conn *c, int *budget)
 				total += iov[n++].iov_len;
 			}
 			if (n > 0 && c->up_wr && *budget > 0) {
-				ssize_t k = send_iov(c->up->fd, iov, n);
+				ssize_t k = c->up->tls != NULL ? tls_up_writev(c->up, iov, n)
+						: send_iov(c->up->fd, iov, n);
 				if (k < 0) {
 					if (errno == EINTR)
 						continue;
@@ -355,7 +369,9 @@ static int parse_response(struct conn *c)
 		return conn_reply(c, 502, "bad upstream response\n", false);
 	}
 	if (resp.status < 200) {
-		if (resp.status == 101) {  /* we never ask for an upgrade */
+		if (resp.status == 101 && c->upgrade)
+			return upgrade_switch(c, &resp, (size_t)r);
+		if (resp.status == 101) {  /* we did not ask for an upgrade */
 			c->log.error = "unexpected 101 from upstream";
 			return conn_reply(c, 502, "bad upstream response\n", false);
 		}
@@ -374,6 +390,7 @@ static int parse_response(struct conn *c)
 		return 1;
 	}
 
+	balancer_on_status(c, resp.status);  /* outlier detection, every attempt */
 	if (c->frule != NULL && retry_on_status(c, resp.status))
 		return 1;
 	c->log.t_response = ev_now(w->loop);
@@ -563,7 +580,8 @@ static int pump_response(struct conn *c, int *budget)
 			}
 		}
 		size_t space = c->uin_cap - c->uin_end;
-		ssize_t n = read(c->up->fd, c->uin + c->uin_end, space);
+		ssize_t n = c->up->tls != NULL ? tls_up_read(c->up, c->uin + c->uin_end, space)
+			  : read(c->up->fd, c->uin + c->uin_end, space);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -584,7 +602,7 @@ static int pump_response(struct conn *c, int *budget)
 			progress = 1;
 			continue;
 		}
-		if ((size_t)n < space)
+		if ((size_t)n < space && (c->up->tls == NULL || tls_up_drained(c->up)))
 			c->up_rd = false;
 		c->uin_end += (uint32_t)n;
 		c->resp_byte = true;
@@ -642,16 +660,28 @@ int proxy_timeout(struct conn *c)
 
 void conn_on_upstream_io(struct conn *c, int revents)
 {
+	if (c->state == CONN_TUNNEL) {  /* runtime/tunnel.c checks a connect itself */
+		c->up_rd |= (revents & EV_READ) != 0;
+		c->up_wr |= (revents & EV_WRITE) != 0;
+		conn_run(c);
+		return;
+	}
 	if (c->state != CONN_PROXY)
 		return;
 	if (c->rq == RQ_CONNECT) {
-		if (upstream_connect_result(c->up) < 0) {
-			if (!retry_on_failure(c, "upstream connect error")) {
-				c->log.error = "upstream connect error";
+		int cr = upstream_connect_result(c->up);
+		if (cr == 0 && c->up->tls != NULL)
+			cr = tls_up_connect(c);  /* 0 done, 1 handshaking, -1 failed (logged) */
+		if (cr < 0) {
+			const char *why = c->up->tls != NULL && c->up->tls->started
+					? "upstream TLS handshake failed" : "upstream connect error";
+			if (!retry_on_failure(c, why)) {
+				c->log.error = why;
 				if (conn_reply(c, 502, "upstream connect error\n", false) < 0)
 					return;
 			}
-		} else {
+		} else if (cr == 0) {
+			balancer_connected(c);
 			c->rq = RQ_SEND;
 			c->up_wr = true;
 			conn_touch(c);

@@ -239,8 +239,9 @@ static int filter_redirect(struct conn *c, const struct img_header *img, const s
 			   const struct img_filter *f)
 {
 	const struct h1_request *req = &c->req;
-	/* Requests arrive over cleartext HTTP only, for now. */
-	const char *scheme = f->scheme == IMG_SCHEME_HTTPS ? "https" : "http";
+	/* An unset scheme keeps the request's: https on a TLS connection. */
+	const char *scheme = f->scheme == IMG_SCHEME_HTTPS ||
+			     (f->scheme == IMG_SCHEME_KEEP && req->https) ? "https" : "http";
 	unsigned port = f->port != 0 ? f->port
 		      : f->scheme != IMG_SCHEME_KEEP ? (f->scheme == IMG_SCHEME_HTTPS ? 443u : 80u)
 		      : l->port;

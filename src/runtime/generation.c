@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "runtime/regex.h"
+#include "runtime/tls_ctx.h"
 
 struct generation *generation_new(const struct store_snapshot *snap, char *err, size_t errlen)
 {
@@ -58,5 +59,6 @@ void generation_unref(struct generation *g)
 		return;
 	store_snapshot_close(&g->snap);
 	regex_set_free(g->regex);
+	tls_gen_free(g->tls);
 	free(g);
 }

@@ -14,6 +14,7 @@
 #include "store/store.h"
 
 struct regex_set;
+struct tls_gen;
 
 struct generation {
 	atomic_uint refs;
@@ -27,6 +28,7 @@ struct generation {
 	const struct img_backend *backends;
 	const struct img_endpoint *endpoints;
 	struct regex_set *regex;              /* owned: the image's patterns, compiled */
+	struct tls_gen *tls;                  /* owned: TLS contexts (runtime/tls_ctx.h); NULL = none */
 };
 
 /* Takes ownership of *snap (copied; the caller's struct may go away) and checks the

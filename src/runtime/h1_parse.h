@@ -51,6 +51,8 @@ struct h1_request {
 	/* on H1_ERROR: */
 	int err_status;        /* 400, 431 (too many/too long fields), 501 (unknown TE), 505 */
 	const char *err_reason; /* short static text for the log, e.g. "content-length with transfer-encoding" */
+	bool https;            /* not parsed: set by the connection when it is TLS (h1_write
+				* sends X-Forwarded-Proto: https) */
 };
 
 struct h1_response {

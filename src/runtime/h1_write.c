@@ -198,7 +198,10 @@ size_t h1_write_request_more(char *buf, size_t cap, const struct h1_request *req
 		}
 	}
 	put(&o, client_ip, ip_len);
-	PUTS(&o, "\r\nX-Forwarded-Proto: http\r\n");
+	if (req->https)
+		PUTS(&o, "\r\nX-Forwarded-Proto: https\r\n");
+	else
+		PUTS(&o, "\r\nX-Forwarded-Proto: http\r\n");
 	if (req->minor_version == 0)
 		PUTS(&o, "Connection: keep-alive\r\n");
 	if (extra_len > 0)
@@ -263,6 +266,7 @@ const char *h1_reason(int status)
 	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
 	case 417: return "Expectation Failed";
+	case 421: return "Misdirected Request";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";

@@ -18,6 +18,7 @@
 
 #include "base/log.h"
 #include "runtime/conn.h"
+#include "runtime/udp.h"
 #include "runtime/worker.h"
 
 /* Connections accepted per readiness event, so one busy socket cannot starve the
@@ -36,7 +37,9 @@ void listener_format(int family, const uint8_t addr[16], uint16_t port, char *ou
 		snprintf(out, len, "%s:%u", text, port);
 }
 
-int listener_open(int family, const uint8_t addr[16], uint16_t port, char *err, size_t errlen)
+/* type: SOCK_STREAM (listening) or SOCK_DGRAM (UDPRoute: bound, read by udp.c). */
+static int listener_open_type(int family, const uint8_t addr[16], uint16_t port, int type,
+			      char *err, size_t errlen)
 {
 	char name[INET6_ADDRSTRLEN + 16];
 	struct sockaddr_storage ss;
@@ -61,7 +64,7 @@ int listener_open(int family, const uint8_t addr[16], uint16_t port, char *err, 
 		snprintf(err, errlen, "%s: unsupported address family %d", name, family);
 		return -1;
 	}
-	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		goto fail;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
@@ -70,7 +73,13 @@ int listener_open(int family, const uint8_t addr[16], uint16_t port, char *err, 
 	/* Without it, [::]:80 would also take IPv4 and collide with 0.0.0.0:80. */
 	if (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
 		goto fail;
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, SOMAXCONN) < 0)
+	/* UDP on a wildcard address: each datagram says which local address it came to,
+	 * so that the reply leaves from it (runtime/udp.c). */
+	if (type == SOCK_DGRAM &&
+	    (family == AF_INET ? setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one)
+			       : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one)) < 0)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || (type == SOCK_STREAM && listen(fd, SOMAXCONN) < 0))
 		goto fail;
 	return fd;
 fail:
@@ -78,6 +87,16 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	return -1;
+}
+
+int listener_open(int family, const uint8_t addr[16], uint16_t port, char *err, size_t errlen)
+{
+	return listener_open_type(family, addr, port, SOCK_STREAM, err, errlen);
+}
+
+int listener_open_udp(int family, const uint8_t addr[16], uint16_t port, char *err, size_t errlen)
+{
+	return listener_open_type(family, addr, port, SOCK_DGRAM, err, errlen);
 }
 
 static void listener_on_accept(struct ev_loop *loop, ev_io *io, int revents)
@@ -129,7 +148,11 @@ struct wlisten *listener_watch(struct worker *w, int fd, uint32_t key, uint32_t 
 	l->w = w;
 	l->key = key;
 	l->bind = bind;
-	ev_io_init(&l->io, listener_on_accept, fd, EV_READ);
+	/* A UDP socket (UDPRoute) is read, not accepted on (runtime/udp.c). */
+	int type = 0;
+	socklen_t tlen = sizeof type;
+	bool dgram = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0 && type == SOCK_DGRAM;
+	ev_io_init(&l->io, dgram ? udp_on_readable : listener_on_accept, fd, EV_READ);
 	if (!w->accept_paused && !w->draining)
 		ev_io_start(w->loop, &l->io);
 	l->next = w->listens;

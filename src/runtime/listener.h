@@ -21,6 +21,8 @@ void listener_format(int family, const uint8_t addr[16], uint16_t port, char *ou
  * for AF_INET6, IPV6_V6ONLY (so [::] and 0.0.0.0 on one port coexist). Returns the fd,
  * or -1 with "addr:port: reason" in err. */
 int listener_open(int family, const uint8_t addr[16], uint16_t port, char *err, size_t errlen);
+/* The same for a UDP bind (UDPRoute): a bound SOCK_DGRAM socket, read by runtime/udp.c. */
+int listener_open_udp(int family, const uint8_t addr[16], uint16_t port, char *err, size_t errlen);
 
 /* A worker's accept watcher on one socket. */
 struct wlisten {

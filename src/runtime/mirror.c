@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "runtime/balancer.h"
 #include "runtime/conn.h"
 #include "runtime/generation.h"
 #include "runtime/worker.h"
@@ -150,26 +151,13 @@ static long mirror_body_len(const struct conn *c)
 	return (long)c->req.content_length;
 }
 
-/* The mirror backend's endpoint for this copy, picked at random, or NULL. */
+/* The mirror backend's endpoint for this copy: a usable one at random (runtime/balancer.c;
+ * cached like the main path's pools), or NULL. */
 static struct upool *mirror_pool(struct conn *c, const struct img_header *img, uint32_t b)
 {
 	if (b >= img->backends.count)
 		return NULL;
-	const struct img_backend *be = &IMG_ARRAY(img, img->backends, struct img_backend)[b];
-	if (be->endpoints.count == 0 || be->endpoints.off < img->endpoints.off)
-		return NULL;
-	uint32_t rel = be->endpoints.off - img->endpoints.off;
-	uint32_t first = rel / (uint32_t)sizeof(struct img_endpoint);
-	if (rel % sizeof(struct img_endpoint) != 0 || first + be->endpoints.count > img->endpoints.count)
-		return NULL;
-	uint32_t e = first + worker_rand(c->w) % be->endpoints.count;
-	struct upool *p = c->wg->pools[e];
-	if (p == NULL) {
-		/* Cached like the main path's pools: the wgen holds the reference. */
-		p = upool_get(c->w, img, &IMG_ARRAY(img, img->endpoints, struct img_endpoint)[e]);
-		c->wg->pools[e] = p;
-	}
-	return p;
+	return balancer_mirror_pool(c, b);
 }
 
 void mirror_start(struct conn *c, const struct img_header *img, const struct img_filter *f,

@@ -8,6 +8,7 @@
 #include "runtime/retry.h"
 
 #include "base/log.h"
+#include "runtime/balancer.h"
 #include "runtime/conn.h"
 #include "runtime/generation.h"
 #include "runtime/router.h"
@@ -93,7 +94,7 @@ int retry_on_attempt_timeout(struct conn *c)
 
 /* Like Envoy, a retry picks a backend again; but a backendRef with its own filters
  * already shaped the request head in hout, so then the request stays on its backend. */
-static const struct img_backend *retry_backend(const struct conn *c, const struct generation *g)
+static const struct img_backend *retry_backend(struct conn *c, const struct generation *g)
 {
 	const struct img_rule *r = c->frule;
 	const struct img_backend *cur = c->log.backend;
@@ -103,7 +104,7 @@ static const struct img_backend *retry_backend(const struct conn *c, const struc
 			return cur;
 	if (r->total_weight == 0)
 		return cur;
-	uint32_t b = router_pick_backend(g->img, r, worker_rand(c->w));
+	uint32_t b = balancer_backend(c, r);
 	if (b == IMG_NO_BACKEND || b >= g->img->backends.count || g->backends[b].endpoints.count == 0)
 		return cur;
 	return &g->backends[b];
@@ -115,20 +116,12 @@ int retry_resume(struct conn *c)
 	const struct generation *g = c->wg->gen;
 	c->retry_wait = false;
 	const struct img_backend *be = retry_backend(c, g);
-	uint32_t rel = be->endpoints.off - g->img->endpoints.off;
-	uint32_t first = rel / (uint32_t)sizeof(struct img_endpoint);
-	if (be->endpoints.count == 0 || be->endpoints.off < g->img->endpoints.off ||
-	    rel % sizeof(struct img_endpoint) != 0 || first + be->endpoints.count > g->img->endpoints.count)
-		return conn_reply(c, 503, "no healthy upstream\n", false);
-	size_t bi = (size_t)(be - g->backends);
-	uint32_t e = first + c->wg->rr[bi]++ % be->endpoints.count;
-	struct upool *p = c->wg->pools[e];
-	if (p == NULL) {
-		p = upool_get(w, g->img, &g->endpoints[e]);
-		if (p == NULL)
-			return conn_reply(c, 502, "upstream connect error\n", false);
-		c->wg->pools[e] = p;
-	}
+	/* Endpoint, health, circuit breaker (maxParallelRetries): runtime/balancer.c. */
+	struct upool *p;
+	const char *why;
+	int st = balancer_repick(c, (uint32_t)(be - g->backends), &p, &why);
+	if (st != 0)
+		return conn_reply(c, st, why, false);
 	c->log.backend = be;
 	c->log.upstream = p;
 	/* Timeouts (§2.6.5): request still counts from the head, backendRequest anew

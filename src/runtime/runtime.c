@@ -13,10 +13,14 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "runtime/balancer.h"
+#include "runtime/epset.h"
 #include "runtime/generation.h"
+#include "runtime/health.h"
 #include "runtime/listener.h"
 #include "runtime/reqlog.h"
 #include "runtime/reqstats.h"
+#include "runtime/tls_ctx.h"
 #include "runtime/worker.h"
 
 struct rt_key {
@@ -27,6 +31,7 @@ struct rt_key {
 	int *fds;                  /* owned: one listening socket per worker */
 	bool used;                 /* wanted by the generation being applied */
 	uint32_t bind;             /* its index there */
+	bool dgram;                /* UDP sockets (UDPRoute); a TCP key may share the port */
 };
 
 struct runtime {
@@ -40,6 +45,7 @@ struct runtime {
 	struct generation *gen;    /* the current one (one reference) */
 	atomic_uint_fast64_t gen_number;
 	atomic_size_t nbound;
+	struct health *health;     /* owned: endpoint sets, health checks (runtime/health.h) */
 };
 
 static size_t round_up(size_t n, size_t to)
@@ -79,7 +85,8 @@ struct runtime *runtime_new(const struct settings *s)
 	atomic_init(&rt->nbound, 0);
 	rt->nworkers = s->workers > 0 ? (unsigned)s->workers : 1;
 	rt->workers = calloc(rt->nworkers, sizeof *rt->workers);
-	if (rt->workers == NULL)
+	rt->health = health_new();
+	if (rt->workers == NULL || rt->health == NULL)
 		goto fail;
 	rt->sh.stats = reqstats_new(rt->nworkers);
 	rt->sh.reqlog = reqlog_new(rt->nworkers, s->access != NULL,
@@ -156,6 +163,7 @@ static int key_open(struct runtime *rt, const struct img_bind *b, uint32_t bind,
 	struct rt_key *k = &rt->keys[rt->nkeys];
 	memset(k, 0, sizeof *k);
 	k->family = b->family;
+	k->dgram = b->protocol == IMG_PROTO_UDP;
 	k->port = b->port;
 	memcpy(k->addr, b->addr, 16);
 	k->fds = malloc(rt->nworkers * sizeof *k->fds);
@@ -164,7 +172,8 @@ static int key_open(struct runtime *rt, const struct img_bind *b, uint32_t bind,
 	for (unsigned i = 0; i < rt->nworkers; i++)
 		k->fds[i] = -1;
 	for (unsigned i = 0; i < rt->nworkers; i++) {
-		k->fds[i] = listener_open(b->family, b->addr, b->port, err, errlen);
+		k->fds[i] = b->protocol == IMG_PROTO_UDP ? listener_open_udp(b->family, b->addr, b->port, err, errlen)
+							 : listener_open(b->family, b->addr, b->port, err, errlen);
 		if (k->fds[i] < 0) {
 			key_close(rt, k);
 			return -1;
@@ -188,6 +197,8 @@ int runtime_apply(struct runtime *rt, struct store_snapshot *snap, char *err, si
 		snprintf(err, errlen, "%s", msg);
 		return -1;
 	}
+	/* Certificates are parsed here, before any worker sees g (runtime/tls_ctx.h). */
+	g->tls = tls_gen_new(g, rt->gen != NULL ? rt->gen->tls : NULL);
 
 	/* Keys wanted by g: keep the sockets of those already bound, bind the others. */
 	for (size_t i = 0; i < rt->nkeys; i++)
@@ -198,6 +209,7 @@ int runtime_apply(struct runtime *rt, struct store_snapshot *snap, char *err, si
 		for (size_t i = 0; i < rt->nkeys; i++) {
 			struct rt_key *x = &rt->keys[i];
 			if (x->family == ib->family && x->port == ib->port &&
+			    x->dgram == (ib->protocol == IMG_PROTO_UDP) &&
 			    memcmp(x->addr, ib->addr, 16) == 0) {
 				k = x;
 				break;
@@ -222,11 +234,13 @@ int runtime_apply(struct runtime *rt, struct store_snapshot *snap, char *err, si
 	for (size_t i = 0; i < rt->nkeys; i++)
 		nlisten += rt->keys[i].used;
 	struct wgen **wgs = calloc(rt->nworkers, sizeof *wgs);
-	if (wgs == NULL)
+	struct epset *eps = health_update(rt->health, g);
+	if (wgs == NULL || eps == NULL)
 		fatalx("out of memory");
 	for (unsigned w = 0; w < rt->nworkers; w++) {
 		wgs[w] = wgen_new(g, nlisten);
-		if (wgs[w] == NULL || (wgs[w]->stats = reqstats_block_new(rt->sh.stats, g)) == NULL)
+		if (wgs[w] == NULL || (wgs[w]->stats = reqstats_block_new(rt->sh.stats, g)) == NULL ||
+		    (wgs[w]->bal = wbal_new(eps)) == NULL)
 			fatalx("out of memory");
 		size_t n = 0;
 		for (size_t i = 0; i < rt->nkeys; i++) {
@@ -241,6 +255,7 @@ int runtime_apply(struct runtime *rt, struct store_snapshot *snap, char *err, si
 	}
 	runtime_post_all(rt, wgs, false);
 	free(wgs);
+	epset_unref(eps);
 
 	/* Every worker stopped watching the keys g does not want: close them. */
 	size_t kept = 0;
@@ -259,6 +274,37 @@ int runtime_apply(struct runtime *rt, struct store_snapshot *snap, char *err, si
 	reqstats_set_current(rt->sh.stats, g);
 	generation_unref(old);
 	return rc;
+}
+
+void runtime_set_main_loop(struct runtime *rt, struct ev_loop *loop)
+{
+	health_set_loop(rt->health, loop);
+}
+
+void runtime_set_resolver(struct runtime *rt, const struct resolver *r)
+{
+	health_set_resolver(rt->health, r);
+}
+
+int runtime_endpoints_changed(struct runtime *rt)
+{
+	if (rt->gen == NULL)
+		return 0;
+	struct epset *eps = health_update(rt->health, rt->gen);
+	if (eps == NULL)
+		return -1;
+	for (unsigned i = 0; i < rt->nworkers; i++) {
+		struct wbal *b = wbal_new(eps);
+		if (b != NULL)
+			worker_post_bal(rt->workers[i], b);
+	}
+	epset_unref(eps);
+	return 0;
+}
+
+struct epset *runtime_epset(struct runtime *rt)
+{
+	return health_current(rt->health);
 }
 
 uint64_t runtime_generation(const struct runtime *rt)
@@ -320,9 +366,11 @@ void runtime_free(struct runtime *rt)
 		key_close(rt, &rt->keys[i]);
 	free(rt->keys);
 	generation_unref(rt->gen);
+	health_free(rt->health);
 	/* After the workers: their last blocks were retired as they freed their views. */
 	reqstats_free(rt->sh.stats);
 	reqlog_free(rt->sh.reqlog);
+	tls_global_fini();  /* after the last TLS context went with its generation */
 	pthread_mutex_destroy(&rt->sh.lock);
 	pthread_cond_destroy(&rt->sh.cond);
 	free(rt);

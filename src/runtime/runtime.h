@@ -45,6 +45,26 @@ struct reqlog;
 struct reqstats *runtime_stats(struct runtime *rt);
 struct reqlog *runtime_reqlog(struct runtime *rt);
 
+/* Endpoint sets (runtime/epset.h, helper "backends"). Main thread only.
+ * runtime_set_main_loop: the main loop that runs active health checks and the
+ * outlier-ejection timer (borrowed; call once after runtime_new).
+ * runtime_set_resolver: where fqdn endpoints (IMG_ENDPOINT_FQDN) get their addresses
+ * (discover/resolver.h, borrowed; NULL = none: such endpoints have no address).
+ * runtime_endpoints_changed: the dns helper calls it from its resolver "changed"
+ * callback; the endpoint sets of the current generation are rebuilt from the image plus
+ * resolver_addrs() and handed to the workers (connections to addresses that remain are
+ * kept, their health state too). Returns 0, or -1 when out of memory (nothing changed).
+ * runtime_apply also builds them, so the resolver may be set before or after. */
+struct ev_loop;
+struct resolver;
+void runtime_set_main_loop(struct runtime *rt, struct ev_loop *loop);
+void runtime_set_resolver(struct runtime *rt, const struct resolver *r);
+int runtime_endpoints_changed(struct runtime *rt);
+/* The current endpoint sets with health, for status and metrics (runtime/epset.h);
+ * a new reference (epset_unref when done), or NULL before the first generation. */
+struct epset;
+struct epset *runtime_epset(struct runtime *rt);
+
 /* Stops accepting, lets in-flight requests finish for up to drain_ms, closes idle
  * connections, joins the workers. Blocks the caller. */
 void runtime_shutdown(struct runtime *rt, uint64_t drain_ms);

@@ -18,6 +18,7 @@
 
 #include "base/log.h"
 #include "runtime/conn.h"
+#include "runtime/tls_upstream.h"
 #include "runtime/worker.h"
 
 static uint32_t addr_hash(const void *p, size_t len)
@@ -98,6 +99,14 @@ struct upool *upool_get(struct worker *w, const struct img_header *img,
 	char name[sizeof ((struct upool *)0)->name];
 	if (endpoint_addr(img, ep, &ss, &len, name, sizeof name) < 0)
 		return NULL;
+	return upool_get_addr(w, &ss, len, name);
+}
+
+struct upool *upool_get_addr(struct worker *w, const struct sockaddr_storage *addr, socklen_t len,
+			     const char *name)
+{
+	struct sockaddr_storage ss;
+	memcpy(&ss, addr, sizeof ss);
 	uint32_t h = addr_hash(&ss, len);
 	struct upool_table *t = &w->pools;
 	if (t->nbuckets != 0) {
@@ -116,7 +125,7 @@ struct upool *upool_get(struct worker *w, const struct img_header *img,
 	p->hash = h;
 	p->addr = ss;
 	p->addrlen = len;
-	memcpy(p->name, name, sizeof p->name);
+	snprintf(p->name, sizeof p->name, "%s", name);
 	p->refs = 1;
 	p->hnext = t->buckets[h & (t->nbuckets - 1)];
 	t->buckets[h & (t->nbuckets - 1)] = p;
@@ -160,9 +169,17 @@ static void upstream_on_io(struct ev_loop *loop, ev_io *io, int revents)
 int upstream_get(struct worker *w, struct upool *p, struct conn *owner, bool fresh,
 		 struct upstream **out)
 {
-	struct upstream *u;
-	if (!fresh && p->idle_head != NULL) {
-		u = p->idle_head;
+	return upstream_get_tls(w, p, owner, fresh, NULL, out);
+}
+
+int upstream_get_tls(struct worker *w, struct upool *p, struct conn *owner, bool fresh,
+		     struct tls_client *tls, struct upstream **out)
+{
+	struct upstream *u = fresh ? NULL : p->idle_head;
+	/* TLS and plain connections to one address never mix (nor TLS configs). */
+	while (u != NULL && (u->tls != NULL ? u->tls->tc : NULL) != tls)
+		u = u->next;
+	if (u != NULL) {
 		idle_unlink(u);
 		u->owner = owner;
 		u->reused = true;
@@ -193,6 +210,13 @@ int upstream_get(struct worker *w, struct upool *p, struct conn *owner, bool fre
 		close(fd);
 		return -ENOMEM;
 	}
+	if (tls != NULL && (u->tls = tls_up_new(tls, fd)) == NULL) {
+		free(u);
+		close(fd);
+		return -ENOMEM;
+	}
+	if (tls != NULL)
+		r = 1;  /* the handshake completes the connect */
 	u->fd = fd;
 	u->w = w;
 	u->pool = p;
@@ -248,6 +272,7 @@ void upstream_close(struct upstream *u)
 {
 	struct upool *p = u->pool;
 	ev_io_stop(u->w->loop, &u->io);
+	tls_up_free(u->tls);
 	close(u->fd);
 	if (u->owner != NULL)
 		p->nactive--;

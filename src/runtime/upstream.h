@@ -23,6 +23,8 @@
 
 struct worker;
 struct conn;
+struct tls_client;
+struct tls_up;
 
 struct upstream {
 	ev_io io;                  /* events set by the owner; EV_READ while idle */
@@ -33,6 +35,8 @@ struct upstream {
 	struct upstream *prev, *next;  /* pool idle list, most recently used first */
 	ev_tstamp idle_since;
 	bool reused;               /* served a request before */
+	struct tls_up *tls;        /* owned: BackendTLSPolicy session (runtime/tls_upstream.h);
+				    * NULL = plain */
 };
 
 struct upool {
@@ -58,12 +62,21 @@ struct upool_table {
 struct upool *upool_get(struct worker *w, const struct img_header *img,
 			const struct img_endpoint *ep);
 void upool_unref(struct upool *p);
+/* The same for a socket address (zero-padded, as runtime/epset.h builds them) named
+ * name (runtime/balancer.c). */
+struct upool *upool_get_addr(struct worker *w, const struct sockaddr_storage *addr, socklen_t len,
+			     const char *name);
 
 /* A connection to p for owner: an idle one unless fresh, else a new one.
  * Returns 0 when ready to write (reused or connected at once), 1 when connecting
  * (wait for EV_WRITE, then upstream_connect_result), or -errno. */
 int upstream_get(struct worker *w, struct upool *p, struct conn *owner, bool fresh,
 		 struct upstream **out);
+/* The same for connections speaking TLS with config tls (NULL: plain): only an idle
+ * connection made with the same config is reused, and a new one returns 1 (its TLS
+ * handshake is part of connecting: runtime/tls_upstream.h). */
+int upstream_get_tls(struct worker *w, struct upool *p, struct conn *owner, bool fresh,
+		     struct tls_client *tls, struct upstream **out);
 /* 0 when the non-blocking connect succeeded, else -errno. */
 int upstream_connect_result(struct upstream *u);
 /* Sets the events watched for the owner (0 = none). */

@@ -14,8 +14,11 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "runtime/balancer.h"
 #include "runtime/conn.h"
+#include "runtime/epset.h"
 #include "runtime/listener.h"
+#include "runtime/udp.h"
 #include "runtime/mirror.h"
 #include "runtime/regex.h"
 #include "runtime/reqstats.h"
@@ -99,6 +102,7 @@ void wgen_free(struct worker *w, struct wgen *wg)
 	for (size_t i = 0; i < ne; i++)
 		upool_unref(wg->pools[i]);
 	reqstats_block_retire(wg->stats);
+	wbal_free(wg->bal);
 	generation_unref(wg->gen);
 	free(wg);
 }
@@ -209,6 +213,7 @@ static void worker_begin_drain(struct worker *w, ev_tstamp drain)
 	ev_timer_stop(w->loop, &w->accept_timer);
 	w->accept_paused = false;
 	upool_close_idle(w);
+	udp_fini(w);  /* UDP sessions have no request to finish */
 	for (struct conn *c = w->conns, *next; c != NULL; c = next) {
 		next = c->next;
 		conn_drain(c);
@@ -225,12 +230,20 @@ static void worker_on_wake(struct ev_loop *loop, ev_async *a, int revents)
 	struct wgen *wg = w->pending;
 	w->pending = NULL;
 	bool stop = w->stop_requested;
+	struct wbal *bal = w->pending_bal;
+	w->pending_bal = NULL;
 	uint64_t seq = w->msg_seq;
 	ev_tstamp drain = w->sh->drain_timeout;
 	pthread_mutex_unlock(&w->sh->lock);
 
 	if (wg != NULL)
 		worker_switch(w, wg);
+	if (bal != NULL && w->cur != NULL && bal->set->gen == w->cur->gen) {
+		wbal_free(w->cur->bal);  /* requests in flight keep their lease on the old set */
+		w->cur->bal = bal;
+	} else {
+		wbal_free(bal);
+	}
 	if (stop && !w->draining)
 		worker_begin_drain(w, drain);
 
@@ -291,6 +304,7 @@ static void *worker_main(void *arg)
 	/* Drained: every connection is closed (conn_close unpinned its generation). */
 	while (w->conns != NULL)
 		conn_close(w->conns, "worker stopped");
+	udp_fini(w);  /* before the generations its sessions pin */
 	while (w->listens != NULL)
 		listener_unwatch(w, w->listens);
 	wgen_free(w, w->cur);
@@ -347,6 +361,18 @@ uint64_t worker_post(struct worker *w, struct wgen *wg, bool stop)
 	return seq;
 }
 
+void worker_post_bal(struct worker *w, struct wbal *b)
+{
+	pthread_mutex_lock(&w->sh->lock);
+	struct wbal *old = w->pending_bal;
+	w->pending_bal = b;
+	++w->msg_seq;
+	pthread_mutex_unlock(&w->sh->lock);
+	/* Never taken (the worker has not run since): its pools are all NULL. */
+	wbal_free(old);
+	ev_async_send(w->loop, &w->wake);
+}
+
 void worker_join(struct worker *w)
 {
 	if (w->thread_started) {
@@ -362,6 +388,7 @@ void worker_free(struct worker *w)
 	worker_join(w);
 	if (w->pending != NULL)
 		wgen_free(w, w->pending);
+	wbal_free(w->pending_bal);
 	if (w->cur != NULL)  /* never started: nothing else was set up */
 		wgen_free(w, w->cur);
 	if (w->loop != NULL)

@@ -23,6 +23,8 @@ struct reqlog_ring;
 struct reqstats;
 struct reqstats_block;
 struct mirror_state;
+struct udp_state;
+struct wbal;
 
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
@@ -76,6 +78,8 @@ struct wgen {
 	struct upool **pools;      /* per endpoint index, filled lazily (each holds a ref) */
 	uint32_t *rr;              /* per backend index: round-robin cursor */
 	struct reqstats_block *stats; /* owned: this worker's counts on gen, retired with it */
+	struct wbal *bal;          /* owned: endpoint set of gen and this worker's picker state
+				      (runtime/balancer.h); replaced by worker_post_bal */
 };
 
 struct wlisten;
@@ -95,6 +99,7 @@ struct worker {
 	bool stop_requested;
 	uint64_t msg_seq;          /* last message posted */
 	uint64_t acked_seq;        /* last message handled */
+	struct wbal *pending_bal;  /* new endpoint set for the current generation, or NULL */
 
 	/* worker thread only */
 	struct wgen *cur;          /* new requests use this */
@@ -119,6 +124,7 @@ struct worker {
 	struct reqlog_ring *logring;        /* borrowed from sh->reqlog */
 	struct reqstats_block *stats_nogen; /* borrowed: requests without a generation */
 	struct mirror_state *mirrors;       /* owned, lazily: RequestMirror copies (mirror.c) */
+	struct udp_state *udp;              /* owned, lazily: UDPRoute sessions (udp.c) */
 };
 
 /* Main thread. */
@@ -128,6 +134,9 @@ int worker_start(struct worker *w);
  * the message's sequence number, acknowledged once w->acked_seq reaches it. */
 uint64_t worker_post(struct worker *w, struct wgen *wg, bool stop);
 void worker_join(struct worker *w);
+/* Hands the worker a new endpoint set of its current generation (DNS changes; owned by
+ * the worker from here; dropped if the worker moved to another generation). */
+void worker_post_bal(struct worker *w, struct wbal *b);
 void worker_free(struct worker *w);
 /* A worker view of g (takes a reference) with room for nlisten specs. NULL on OOM. */
 struct wgen *wgen_new(struct generation *g, size_t nlisten);

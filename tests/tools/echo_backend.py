@@ -28,6 +28,7 @@ Request header "X-Echo-Set-Header: Name:Value,Name2:Value2" adds response header
 Bodies of any size are read and hashed as they stream (Content-Length or chunked).
 
 Prints "READY <port>" (or "READY <path>" with --unix) on stdout once listening.
+With --tls-cert/--tls-key it speaks HTTPS (BackendTLSPolicy tests).
 """
 
 import argparse
@@ -310,6 +311,8 @@ def main():
     ap.add_argument("--unix", metavar="PATH", help="listen on a unix socket instead")
     ap.add_argument("--name", default="echo", help="reported in every answer")
     ap.add_argument("-v", "--verbose", action="store_true", help="log requests to stderr")
+    ap.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this chain (and --tls-key)")
+    ap.add_argument("--tls-key", metavar="PEM")
     args = ap.parse_args()
 
     if args.unix:
@@ -324,6 +327,12 @@ def main():
             TCPServer.address_family = socket.AF_INET6
         srv = TCPServer((args.host, args.port), EchoHandler)
         where = str(srv.server_address[1])
+    if args.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        # The handshake happens in the handler's thread, at its first read.
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
     srv.echo_name = args.name
     srv.verbose = args.verbose
     srv.request_log = []

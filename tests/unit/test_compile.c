@@ -237,7 +237,7 @@ static void test_unsupported_protocol_and_protocol_conflict(void **state)
 	struct fx f;
 	fx_build(&f, GW_HEAD("mixed", "default")
 		"  - {name: http, port: 80, protocol: HTTP}\n"
-		"  - {name: tcp, port: 9000, protocol: TCP}\n"
+		"  - {name: tcp, port: 9000, protocol: example.com/tcp}\n"
 		"  - {name: udp, port: 80, protocol: UDP}\n"
 		"---\n"
 		GW_HEAD("clash", "default")
@@ -257,10 +257,10 @@ static void test_unsupported_protocol_and_protocol_conflict(void **state)
 
 	assert_cond(&clash->listeners[0].status.conditions, "Accepted", "False", "ProtocolConflict");
 	assert_cond(&clash->listeners[0].status.conditions, "Conflicted", "True", "ProtocolConflict");
-	assert_cond(&clash->listeners[1].status.conditions, "Accepted", "False", "UnsupportedProtocol");
+	assert_cond(&clash->listeners[1].status.conditions, "Accepted", "False", "ProtocolConflict");
 	assert_cond(&clash->listeners[1].status.conditions, "Conflicted", "True", "ProtocolConflict");
 	assert_cond(&clash->conditions, "Accepted", "False", "ListenersNotValid");
-	assert_true(fx_has_diag(&f, "protocol \"TCP\" is not supported"));
+	assert_true(fx_has_diag(&f, "protocol \"example.com/tcp\" is not supported"));
 	fx_free(&f);
 }
 
@@ -899,18 +899,10 @@ static void test_service_ref_failures(void **state)
 		ROUTE_HEAD("noport", "default")
 		"  parentRefs: [{name: gw}]\n"
 		"  rules: [{backendRefs: [{name: web, port: 9999}]}]\n"
-		ROUTE_HEAD("ext", "default")
-		"  parentRefs: [{name: gw}]\n"
-		"  rules: [{backendRefs: [{name: ext, port: 80}]}]\n"
-		"---\n"
-		"apiVersion: v1\nkind: Service\nmetadata: {name: ext}\n"
-		"spec: {type: ExternalName, externalName: example.com, ports: [{port: 80}]}\n"
 		SVC_YAML);
 	assert_cond(&f.m.httproutes[0]->parents[0].conditions, "ResolvedRefs", "False", "UnsupportedProtocol");
 	assert_cond(&f.m.httproutes[0]->parents[0].conditions, "Accepted", "True", "Accepted");
 	assert_cond(&f.m.httproutes[1]->parents[0].conditions, "ResolvedRefs", "False", "BackendNotFound");
-	assert_cond(&f.m.httproutes[2]->parents[0].conditions, "ResolvedRefs", "False", "UnsupportedValue");
-	assert_null(f.m.httproutes[2]->rules[0].backend_refs[0].resolved);
 	fx_free(&f);
 }
 

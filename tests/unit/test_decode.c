@@ -628,12 +628,12 @@ static void test_unknown_and_later_kinds_are_warnings(void **state)
 	struct fixture *f = *state;
 	assert_true(decode(f, "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"
 			      "---\n"
-			      "apiVersion: gateway.networking.k8s.io/v1\nkind: TLSRoute\nmetadata: {name: t}\n"
+			      "apiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\nmetadata: {name: t}\n"
 			      "---\n"
 			      "apiVersion: gateway.networking.k8s.io/v1alpha2\nkind: Gateway\nmetadata: {name: g}\n"));
 	assert_ndiags(f, 3);
 	assert_diag(f, 0, "t.yaml:2:7: warning: unknown kind \"Widget\" (apiVersion \"example.com/v1\"), ignored");
-	assert_diag(f, 1, "t.yaml:6:7: warning: TLSRoute default/t: this kind is not supported yet, ignored");
+	assert_diag(f, 1, "t.yaml:6:7: warning: GRPCRoute default/t: this kind is not supported yet, ignored");
 	assert_diag(f, 2, "t.yaml:9:13: warning: apiVersion \"gateway.networking.k8s.io/v1alpha2\" is not served for "
 			  "kind \"Gateway\" (expected gateway.networking.k8s.io/v1 or gateway.networking.k8s.io/v1beta1), ignored");
 	assert_int_equal(f->m.nall, 0);

@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: MIT */
+/* tls_upstream: BackendTLSPolicy in the data plane. Client configs are built on the
+ * main thread (CA parsing, SAN list) and shared read-only; each upstream connection
+ * gets a session whose handshake ends its connect phase. */
+#include "config.h"
+
+#include "runtime/tls_upstream.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/version.h>
+
+#include "base/log.h"
+#include "runtime/generation.h"
+#include "runtime/tls_conn.h"
+#include "runtime/tls_ctx.h"
+#include "runtime/conn.h"
+#include "runtime/upstream.h"
+#include "runtime/worker.h"
+
+static const char *tls_up_alpn[] = {"http/1.1", NULL};
+
+void tls_client_ref(struct tls_client *tc)
+{
+	atomic_fetch_add_explicit(&tc->refs, 1, memory_order_relaxed);
+}
+
+void tls_client_unref(struct tls_client *tc)
+{
+	if (tc == NULL || atomic_fetch_sub_explicit(&tc->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	mbedtls_ssl_config_free(&tc->conf);
+	mbedtls_x509_crt_free(&tc->ca);
+	for (size_t i = 0; i < tc->nsan; i++)
+		free(tc->san[i]);
+	free(tc->san);
+	free(tc->sni);
+	free(tc->policy);
+	free(tc);
+}
+
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#define sha_starts(c) mbedtls_sha256_starts((c), 0)
+#define sha_update(c, p, n) mbedtls_sha256_update((c), (const unsigned char *)(p), (n))
+#define sha_finish(c, out) mbedtls_sha256_finish((c), (out))
+#else
+#define sha_starts(c) mbedtls_sha256_starts_ret((c), 0)
+#define sha_update(c, p, n) mbedtls_sha256_update_ret((c), (const unsigned char *)(p), (n))
+#define sha_finish(c, out) mbedtls_sha256_finish_ret((c), (out))
+#endif
+
+static void sha_str(mbedtls_sha256_context *s, const char *p, uint32_t len)
+{
+	sha_update(s, &len, sizeof len);
+	sha_update(s, p, len);
+}
+
+static void client_digest(const struct img_header *img, const struct img_backend_tls *bt,
+			  unsigned char out[32])
+{
+	mbedtls_sha256_context s;
+	mbedtls_sha256_init(&s);
+	sha_starts(&s);
+	sha_str(&s, img_str_ptr(img, bt->policy), bt->policy.len);
+	sha_str(&s, img_str_ptr(img, bt->sni), bt->sni.len);
+	sha_str(&s, img_str_ptr(img, bt->ca_pem), bt->ca_pem.len);
+	sha_update(&s, &bt->flags, sizeof bt->flags);
+	const struct img_str *san = IMG_ARRAY(img, bt->san, struct img_str);
+	for (uint32_t i = 0; i < bt->san.count; i++)
+		sha_str(&s, img_str_ptr(img, san[i]), san[i].len);
+	sha_finish(&s, out);
+	mbedtls_sha256_free(&s);
+}
+
+static char *dup_lower(const char *p, size_t len)
+{
+	char *s = malloc(len + 1);
+	if (s == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		s[i] = (char)tolower((unsigned char)p[i]);
+	s[len] = '\0';
+	return s;
+}
+
+static int client_conf(struct tls_client *tc)
+{
+	mbedtls_ssl_config *conf = &tc->conf;
+	int r = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+					    MBEDTLS_SSL_PRESET_DEFAULT);
+	if (r != 0)
+		return r;
+	mbedtls_ssl_conf_rng(conf, tls_rng, NULL);
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+	mbedtls_ssl_conf_min_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#else
+	mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+#endif
+	mbedtls_ssl_conf_ciphersuites(conf, tls_default_ciphers());
+	tls_conf_groups(conf);
+	if ((r = mbedtls_ssl_conf_alpn_protocols(conf, tls_up_alpn)) != 0)
+		return r;
+	mbedtls_ssl_conf_renegotiation(conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+	mbedtls_ssl_conf_ca_chain(conf, &tc->ca, NULL);
+	/* With subjectAltNames the name check is ours (after the handshake); the chain
+	 * is still verified, and any failure other than the name fails the request. */
+	mbedtls_ssl_conf_authmode(conf, tc->nsan > 0 ? MBEDTLS_SSL_VERIFY_OPTIONAL
+						     : MBEDTLS_SSL_VERIFY_REQUIRED);
+	return 0;
+}
+
+static struct tls_client *client_build(const struct img_header *img, const struct img_backend_tls *bt,
+				       const unsigned char digest[32], const char *backend)
+{
+	struct tls_client *tc = calloc(1, sizeof *tc);
+	if (tc == NULL)
+		return NULL;
+	atomic_init(&tc->refs, 1);
+	memcpy(tc->digest, digest, 32);
+	mbedtls_ssl_config_init(&tc->conf);
+	mbedtls_x509_crt_init(&tc->ca);
+	tc->policy = strdup(img_str_ptr(img, bt->policy));
+	tc->sni = dup_lower(img_str_ptr(img, bt->sni), bt->sni.len);
+	if (tc->policy == NULL || tc->sni == NULL)
+		goto oom;
+	const struct img_str *san = IMG_ARRAY(img, bt->san, struct img_str);
+	if (bt->san.count > 0) {
+		tc->san = calloc(bt->san.count, sizeof *tc->san);
+		if (tc->san == NULL)
+			goto oom;
+		for (uint32_t i = 0; i < bt->san.count; i++) {
+			/* Hostnames compare case-insensitively; URIs exactly. */
+			const char *v = img_str_ptr(img, san[i]);
+			tc->san[i] = strchr(v, ':') != NULL ? strdup(v) : dup_lower(v, san[i].len);
+			if (tc->san[i] == NULL)
+				goto oom;
+			tc->nsan++;
+		}
+	}
+	int r = 0;
+	char err[160];
+	if (bt->flags & IMG_BTLS_SYSTEM_CA) {
+		r = mbedtls_x509_crt_parse_file(&tc->ca, TLS_SYSTEM_CA_FILE);
+		if (r < 0) {
+			mbedtls_strerror(r, err, sizeof err);
+			log_error("BackendTLSPolicy %s (backend %s): system CA certificates %s: %s",
+				  tc->policy, backend, TLS_SYSTEM_CA_FILE, err);
+			goto fail;
+		}
+	}
+	if (bt->ca_pem.len > 0) {
+		r = mbedtls_x509_crt_parse(&tc->ca, (const unsigned char *)img_str_ptr(img, bt->ca_pem),
+					   bt->ca_pem.len + 1);
+		if (r != 0) {
+			mbedtls_strerror(r, err, sizeof err);
+			log_error("BackendTLSPolicy %s (backend %s): CA certificates: %s", tc->policy,
+				  backend, err);
+			goto fail;
+		}
+	}
+	if (tc->ca.raw.p == NULL) {
+		log_error("BackendTLSPolicy %s (backend %s): no CA certificate", tc->policy, backend);
+		goto fail;
+	}
+	tls_crt_warm(&tc->ca);
+	if ((r = client_conf(tc)) != 0) {
+		mbedtls_strerror(r, err, sizeof err);
+		log_error("BackendTLSPolicy %s (backend %s): %s", tc->policy, backend, err);
+		goto fail;
+	}
+	return tc;
+oom:
+	log_error("BackendTLSPolicy: out of memory");
+fail:
+	tls_client_unref(tc);
+	return NULL;
+}
+
+struct tls_client *tls_client_get(const struct generation *g, uint32_t b, const struct tls_gen *prev)
+{
+	const struct img_header *img = g->img;
+	const struct img_backend *be = &g->backends[b];
+	if (be->tls >= img->backend_tls.count)
+		return NULL;
+	const struct img_backend_tls *bt = &IMG_ARRAY(img, img->backend_tls, struct img_backend_tls)[be->tls];
+	unsigned char digest[32];
+	client_digest(img, bt, digest);
+	for (uint32_t i = 0; prev != NULL && i < prev->nbackends; i++) {
+		struct tls_client *old = prev->clients[i];
+		if (old != NULL && memcmp(old->digest, digest, 32) == 0) {
+			tls_client_ref(old);
+			return old;
+		}
+	}
+	return client_build(img, bt, digest, img_str_ptr(img, be->name));
+}
+
+/* ---- one connection ---- */
+
+static int up_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	struct tls_up *t = ctx;
+	for (;;) {
+		ssize_t n = send(t->fd, buf, len, MSG_NOSIGNAL);
+		if (n >= 0)
+			return (int)n;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return MBEDTLS_ERR_SSL_WANT_WRITE;
+		return errno == EPIPE || errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET
+							     : MBEDTLS_ERR_NET_SEND_FAILED;
+	}
+}
+
+static int up_recv(void *ctx, unsigned char *buf, size_t len)
+{
+	struct tls_up *t = ctx;
+	for (;;) {
+		ssize_t n = read(t->fd, buf, len);
+		if (n >= 0)
+			return (int)n;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return MBEDTLS_ERR_SSL_WANT_READ;
+		return errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
+	}
+}
+
+struct tls_up *tls_up_new(struct tls_client *tc, int fd)
+{
+	struct tls_up *t = calloc(1, sizeof *t);
+	if (t == NULL)
+		return NULL;
+	mbedtls_ssl_init(&t->ssl);
+	if (mbedtls_ssl_setup(&t->ssl, &tc->conf) != 0 ||
+	    mbedtls_ssl_set_hostname(&t->ssl, tc->sni) != 0) {
+		mbedtls_ssl_free(&t->ssl);
+		free(t);
+		return NULL;
+	}
+	mbedtls_ssl_set_bio(&t->ssl, t, up_send, up_recv, NULL);
+	tls_client_ref(tc);
+	t->tc = tc;
+	t->fd = fd;
+	return t;
+}
+
+void tls_up_free(struct tls_up *t)
+{
+	if (t == NULL)
+		return;
+	if (t->done)
+		(void)mbedtls_ssl_close_notify(&t->ssl);
+	mbedtls_ssl_free(&t->ssl);
+	tls_client_unref(t->tc);
+	free(t);
+}
+
+/* subjectAltNames (GATEWAY-API.md 2.11): the certificate must carry one of them. */
+static bool san_ok(const struct tls_client *tc, const mbedtls_x509_crt *peer)
+{
+	if (peer == NULL)
+		return false;
+	for (const mbedtls_x509_sequence *s = &peer->subject_alt_names; s != NULL; s = s->next) {
+		if (s->buf.p == NULL ||
+		    (s->buf.tag & MBEDTLS_ASN1_TAG_CLASS_MASK) != MBEDTLS_ASN1_CONTEXT_SPECIFIC)
+			continue;
+		int type = s->buf.tag & MBEDTLS_ASN1_TAG_VALUE_MASK;
+		for (size_t i = 0; i < tc->nsan; i++) {
+			const char *want = tc->san[i];
+			size_t wl = strlen(want);
+			bool uri = strchr(want, ':') != NULL;
+			if (!uri && type == MBEDTLS_X509_SAN_DNS_NAME &&
+			    tls_name_match((const char *)s->buf.p, s->buf.len, want, wl) != 0)
+				return true;
+			/* mbedTLS 2 lists dNSName entries only: URIs never match there. */
+			if (uri && type == MBEDTLS_X509_SAN_UNIFORM_RESOURCE_IDENTIFIER &&
+			    s->buf.len == wl && memcmp(s->buf.p, want, wl) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+int tls_up_handshake(struct upstream *u, const char *backend)
+{
+	struct tls_up *t = u->tls;
+	t->started = true;
+	int r = mbedtls_ssl_handshake(&t->ssl);
+	if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) {
+		t->want = r == MBEDTLS_ERR_SSL_WANT_READ ? EV_READ : EV_WRITE;
+		return 1;
+	}
+	char why[320] = "";
+	uint32_t flags = mbedtls_ssl_get_verify_result(&t->ssl);
+	if (r == 0 && t->tc->nsan > 0) {
+		/* Names are checked against subjectAltNames instead of the hostname. */
+		flags &= ~(uint32_t)MBEDTLS_X509_BADCERT_CN_MISMATCH;
+		if (flags == 0 && !san_ok(t->tc, mbedtls_ssl_get_peer_cert(&t->ssl)))
+			snprintf(why, sizeof why, "certificate matches none of the subjectAltNames");
+		else if (flags != 0)
+			r = MBEDTLS_ERR_X509_CERT_VERIFY_FAILED;
+	}
+	if (r == 0 && why[0] == '\0') {
+		t->done = true;
+		t->want = 0;
+		return 0;
+	}
+	if (why[0] == '\0') {
+		if (flags != 0 && flags != (uint32_t)-1 &&
+		    (r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED || r == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE ||
+		     t->tc->nsan > 0)) {
+			mbedtls_x509_crt_verify_info(why, sizeof why, "", flags);
+			size_t n = strlen(why);
+			while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == ' '))
+				why[--n] = '\0';
+			for (char *p = why; *p != '\0'; p++)
+				if (*p == '\n')
+					*p = ';';
+		} else {
+			mbedtls_strerror(r, why, sizeof why);
+		}
+	}
+	log_warnx("backend %s: TLS to %s (BackendTLSPolicy %s, hostname %s) failed: %s", backend,
+		  u->pool->name, t->tc->policy, t->tc->sni, why);
+	return -1;
+}
+
+int tls_up_events(const struct upstream *u)
+{
+	const struct tls_up *t = u->tls;
+	return t->started && !t->done ? t->want : EV_WRITE;
+}
+
+ssize_t tls_up_read(struct upstream *u, void *buf, size_t len)
+{
+	return tls_record_read(&u->tls->ssl, &u->tls->rd_end, buf, len, u->pool->name);
+}
+
+ssize_t tls_up_writev(struct upstream *u, const struct iovec *iov, int n)
+{
+	return tls_record_writev(&u->tls->ssl, &u->tls->wpending, iov, n, u->pool->name);
+}
+
+bool tls_up_drained(const struct upstream *u)
+{
+	const struct tls_up *t = u->tls;
+	return t->rd_end == 0 && mbedtls_ssl_get_bytes_avail(&t->ssl) == 0;
+}
+
+int tls_up_client_for(const struct conn *c, struct tls_client **out)
+{
+	*out = NULL;
+	const struct img_backend *be = c->log.backend;
+	if (be == NULL || be->tls == IMG_NONE || c->wg == NULL)
+		return 0;
+	const struct generation *g = c->wg->gen;
+	*out = tls_gen_client(g->tls, (uint32_t)(be - g->backends));
+	return *out != NULL ? 0 : -1;
+}
+
+int tls_up_connect(struct conn *c)
+{
+	const struct img_backend *be = c->log.backend;
+	const char *name = be != NULL && c->wg != NULL ? img_str_ptr(c->wg->gen->img, be->name) : "?";
+	return tls_up_handshake(c->up, name);
+}
