@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* resolve_tls: the status side of TLS (helper "tls-cp"): HTTPS listeners' certificates
+/* resolve_tls: the status side of TLS: HTTPS listeners' certificates
  * and client-certificate validation, Gateway TLS conditions, BackendTLSPolicy targets,
  * conflicts and ancestors. Internal to the config pipeline. */
 #ifndef GW_GWAPI_RESOLVE_TLS_H
@@ -22,9 +22,5 @@ void resolve_tls_listener(struct arena *a, struct gw_model *m, const struct gw_g
 /* After routes and backendRefs: Gateway InsecureFrontendValidationMode, listener
  * OverlappingTLSConfig, and every BackendTLSPolicy (sets gw_backend.tls_policy). */
 void resolve_tls(struct arena *a, struct gw_model *m, struct diag_list *dl);
-
-/* The "ancestors" member of a BackendTLSPolicy's status object. */
-void resolve_backendtls_status_json(struct buf *b, const struct gw_backendtlspolicy *p,
-				    const char *controller_name);
 
 #endif

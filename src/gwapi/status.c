@@ -69,6 +69,46 @@ static void conditions_json(struct buf *b, const struct gw_conditions *cs)
 	buf_putc(b, ']');
 }
 
+/* Policy status (BackendTrafficPolicy, BackendTLSPolicy): ancestors[] of
+ * PolicyAncestorStatus, GATEWAY-API.md §4.6. */
+static void ancestors_json(struct buf *b, const struct gw_policy_ancestor *xs, size_t n,
+			   const char *controller_name)
+{
+	json_key(b, "ancestors");
+	buf_putc(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		const struct gw_policy_ancestor *x = &xs[i];
+		if (i)
+			buf_putc(b, ',');
+		buf_putc(b, '{');
+		json_key(b, "ancestorRef");
+		buf_putc(b, '{');
+		json_key(b, "group");
+		json_str(b, x->group);
+		buf_putc(b, ',');
+		json_key(b, "kind");
+		json_str(b, x->kind);
+		buf_putc(b, ',');
+		json_key(b, "namespace");
+		json_str(b, x->ns);
+		buf_putc(b, ',');
+		json_key(b, "name");
+		json_str(b, x->name);
+		if (x->section_name) {
+			buf_putc(b, ',');
+			json_key(b, "sectionName");
+			json_str(b, x->section_name);
+		}
+		buf_puts(b, "},");
+		json_key(b, "controllerName");
+		json_str(b, controller_name);
+		buf_putc(b, ',');
+		conditions_json(b, &x->conditions);
+		buf_putc(b, '}');
+	}
+	buf_putc(b, ']');
+}
+
 static void listener_json(struct buf *b, const struct gw_listener *l)
 {
 	const struct gw_listener_status *st = &l->status;
@@ -220,10 +260,12 @@ static void resource_json(struct buf *b, const struct gw_meta *meta, enum obj_ty
 		break;
 	}
 	case OBJ_BTPOLICY:
-		resolve_btpolicy_status_json(b, (const struct gw_btpolicy *)meta, controller_name);
+		ancestors_json(b, ((const struct gw_btpolicy *)meta)->ancestors,
+			       ((const struct gw_btpolicy *)meta)->nancestors, controller_name);
 		break;
 	case OBJ_BACKENDTLS:
-		resolve_backendtls_status_json(b, (const struct gw_backendtlspolicy *)meta, controller_name);
+		ancestors_json(b, ((const struct gw_backendtlspolicy *)meta)->ancestors,
+			       ((const struct gw_backendtlspolicy *)meta)->nancestors, controller_name);
 		break;
 	case OBJ_OTHER:
 		break;
