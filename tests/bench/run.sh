@@ -17,6 +17,7 @@
 # Needs: nginx, haproxy, wrk, curl, python3. Ports 18180-18184 must be free.
 set -u -o pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
 SRC=$(cd "$HERE/../.." && pwd)
 QUICK=${QUICK:-0}
 if [[ $QUICK == 1 ]]; then DURATION=${DURATION:-3}; REPEATS=${REPEATS:-1}; else
@@ -29,8 +30,6 @@ OUT=${OUT:-${TMPDIR:-/tmp}/gatewayd-bench/$(date +%Y%m%d-%H%M%S)}
 HZ=$(getconf CLK_TCK)
 declare -A PORT=([direct]=18180 [nginx]=18181 [haproxy]=18182 [gatewayd]=18184)
 
-log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 for t in nginx haproxy wrk curl python3; do command -v $t >/dev/null || die "$t not installed"; done
 for p in 18180 18181 18182 18184; do
@@ -54,41 +53,6 @@ MEAS=$OUT/measurements.tsv
 printf 'round\tscenario\ttarget\tworkers\trequests\tduration_us\terrors\tnon2xx\tp50_us\tp99_us\tcpu_ticks\trss_kb\n' >"$MEAS"
 
 # ---- processes: every pid we start is in $WORK/pids; only those are ever signalled
-alive() { [[ -r /proc/$1/stat ]] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
-tree() {  # pids of $1 and its descendants
-	local all=("$1") i=0 k
-	while ((i < ${#all[@]})); do
-		for k in $(cat /proc/"${all[$i]}"/task/*/children 2>/dev/null); do all+=("$k"); done
-		((i++))
-	done
-	echo "${all[@]}"
-}
-cpu_ticks() { local t=0 p f; for p in $(tree "$1"); do
-	f=$(cut -d')' -f2- /proc/"$p"/stat 2>/dev/null) || continue
-	set -- $f; t=$((t + ${12} + ${13})); done; echo $t; }
-rss_kb() { local t=0 p v; for p in $(tree "$1"); do
-	v=$(awk '/^VmRSS:/{print $2}' /proc/"$p"/status 2>/dev/null); t=$((t + ${v:-0})); done; echo $t; }
-start() {  # start NAME CMD...: background, pid recorded
-	local name=$1; shift
-	"$@" >>"$OUT/raw/$name.log" 2>&1 </dev/null &
-	echo $! >"$WORK/pids/$name"
-	LASTPID=$!
-}
-stop() {
-	local f=$WORK/pids/$1 pid i p kids
-	[[ -s $f ]] || return 0
-	pid=$(<"$f"); kids=$(tree "$pid")
-	kill -TERM "$pid" 2>/dev/null
-	for ((i = 0; i < 50; i++)); do alive "$pid" || break; sleep 0.1; done
-	for p in $kids; do alive "$p" && kill -KILL "$p" 2>/dev/null; done
-	wait "$pid" 2>/dev/null
-	rm -f "$f"
-}
-cleanup() {
-	local f
-	for f in "$WORK"/pids/*; do [[ -e $f ]] && stop "$(basename "$f")"; done
-	rm -rf "$WORK"
-}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 

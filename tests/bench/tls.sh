@@ -16,6 +16,7 @@
 # Needs: nginx, haproxy, wrk, curl, openssl, python3. Ports 18180, 18185-18187 free.
 set -u -o pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
 QUICK=${QUICK:-0}
 if [[ $QUICK == 1 ]]; then DURATION=${DURATION:-3}; REPEATS=${REPEATS:-1}; else
 	DURATION=${DURATION:-8}; REPEATS=${REPEATS:-3}; fi
@@ -26,8 +27,6 @@ OUT=${OUT:-${TMPDIR:-/tmp}/gatewayd-bench-tls/$(date +%Y%m%d-%H%M%S)}
 HZ=$(getconf CLK_TCK)
 declare -A PORT=([gatewayd]=18185 [nginx]=18186 [haproxy]=18187)
 
-log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 for t in nginx haproxy wrk curl openssl python3; do command -v $t >/dev/null || die "$t not installed"; done
 [[ -x ${GATEWAYD:-} ]] || die "set GATEWAYD to a gatewayd binary"
 for p in 18180 18185 18186 18187; do ss -Hltn "sport = :$p" | grep -q . && die "port $p is in use"; done
@@ -37,41 +36,6 @@ mkdir -p "$OUT/raw" "$WORK/pids"
 MEAS=$OUT/measurements.tsv
 printf 'round\tscenario\ttarget\tworkers\trequests\tduration_us\terrors\tnon2xx\tp50_us\tp99_us\tcpu_ticks\trss_kb\n' >"$MEAS"
 
-alive() { [[ -r /proc/$1/stat ]] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
-tree() {
-	local all=("$1") i=0 k
-	while ((i < ${#all[@]})); do
-		for k in $(cat /proc/"${all[$i]}"/task/*/children 2>/dev/null); do all+=("$k"); done
-		((i++))
-	done
-	echo "${all[@]}"
-}
-cpu_ticks() { local t=0 p f; for p in $(tree "$1"); do
-	f=$(cut -d')' -f2- /proc/"$p"/stat 2>/dev/null) || continue
-	set -- $f; t=$((t + ${12} + ${13})); done; echo $t; }
-rss_kb() { local t=0 p v; for p in $(tree "$1"); do
-	v=$(awk '/^VmRSS:/{print $2}' /proc/"$p"/status 2>/dev/null); t=$((t + ${v:-0})); done; echo $t; }
-start() {
-	local name=$1; shift
-	"$@" >>"$OUT/raw/$name.log" 2>&1 </dev/null &
-	echo $! >"$WORK/pids/$name"
-	LASTPID=$!
-}
-stop() {
-	local f=$WORK/pids/$1 pid i p kids
-	[[ -s $f ]] || return 0
-	pid=$(<"$f"); kids=$(tree "$pid")
-	kill -TERM "$pid" 2>/dev/null
-	for ((i = 0; i < 50; i++)); do alive "$pid" || break; sleep 0.1; done
-	for p in $kids; do alive "$p" && kill -KILL "$p" 2>/dev/null; done
-	wait "$pid" 2>/dev/null
-	rm -f "$f"
-}
-cleanup() {
-	local f
-	for f in "$WORK"/pids/*; do [[ -e $f ]] && stop "$(basename "$f")"; done
-	rm -rf "$WORK"
-}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
