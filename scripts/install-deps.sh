@@ -13,6 +13,7 @@ pkg-config
 libev-dev
 libyaml-dev
 liblmdb-dev
+lmdb-utils
 libinih-dev
 libmbedtls-dev
 libpcre2-dev

@@ -34,6 +34,7 @@
 #include "ops/backend_status.h"
 #include "runtime/epset.h"
 #include "runtime/runtime.h"
+#include "runtime/tls_ctx.h"
 #include "settings/settings.h"
 #include "store/store.h"
 
@@ -45,6 +46,7 @@ struct daemon {
 	struct control *ctl;
 	struct admin *adm;
 	ev_signal sig_hup, sig_term, sig_int, sig_usr1;
+	ev_timer absorb;          /* folds retired generations' request counts into the totals */
 	uint64_t generation;      /* applied; 0 before the first */
 	bool stale;               /* serving a stored generation because config_dir failed at start */
 	bool binds_ok;            /* the last apply bound every socket */
@@ -362,6 +364,7 @@ static void admin_metrics(void *ctx, struct buf *out)
 		.connections_active = d->rt ? runtime_active_connections(d->rt) : 0,
 		.access_log_written = accesslog_written(d->alog),
 		.access_log_dropped = accesslog_lost(d->alog),
+		.tls_handshake_failures = tls_handshake_failures(),
 	};
 	struct epset *eps = d->rt ? runtime_epset(d->rt) : NULL;
 	f.eps = eps;
@@ -402,6 +405,18 @@ static void on_sigterm(struct ev_loop *loop, ev_signal *w, int revents)
 	if (d->rt)
 		runtime_shutdown(d->rt, d->s.drain_timeout_ms);
 	ev_break(loop, EVBREAK_ALL);
+}
+
+/* Request counters of a generation no worker uses any more keep that generation (and
+ * its LMDB reader) alive until counted into the totals: do it now and then, not only
+ * when /metrics is scraped, so reloads without a scraper free their generations. */
+static void on_absorb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon *d = w->data;
+	(void)loop;
+	(void)revents;
+	if (d->rt)
+		metrics_absorb(d->metrics, runtime_stats(d->rt));
 }
 
 static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
@@ -556,6 +571,7 @@ static void daemon_fini(struct daemon *d)
 		ev_signal_stop(d->loop, &d->sig_term);
 		ev_signal_stop(d->loop, &d->sig_int);
 		ev_signal_stop(d->loop, &d->sig_usr1);
+		ev_timer_stop(d->loop, &d->absorb);
 		/* Stopping a watcher restores the default action; a second SIGTERM (as
 		 * a supervisor may send) must not turn an orderly exit 0 into a kill. */
 		signal(SIGTERM, SIG_IGN);
@@ -691,6 +707,9 @@ int cmd_run(const struct cmd_opts *o)
 
 	notify_ready(d);
 
+	ev_timer_init(&d->absorb, on_absorb, 2., 2.);
+	d->absorb.data = d;
+	ev_timer_start(d->loop, &d->absorb);
 	ev_run(d->loop, 0);
 	log_info("stopped");
 	status = 0;

@@ -148,6 +148,14 @@ struct scrape {
 	struct buf key;
 };
 
+static void scrape_fini(struct scrape *sc)
+{
+	mmap_free(&sc->series);
+	mmap_free(&sc->hist);
+	mmap_free(&sc->backends);
+	buf_free(&sc->key);
+}
+
 static void series_key(struct buf *k, const struct reqstats_labels *l)
 {
 	k->len = 0;
@@ -318,6 +326,16 @@ static void put_backends(struct buf *out, const struct mmap *backends, const str
 	free(v);
 }
 
+void metrics_absorb(struct metrics *m, struct reqstats *rs)
+{
+	struct scrape sc;
+	memset(&sc, 0, sizeof sc);
+	sc.m = m;
+	struct reqstats_visitor v = {&sc, on_series, on_hist, on_backend};
+	reqstats_collect_retired(rs, &v);
+	scrape_fini(&sc);
+}
+
 void metrics_write(struct metrics *m, struct buf *out, struct reqstats *rs,
 		   const struct metrics_facts *f)
 {
@@ -349,6 +367,9 @@ void metrics_write(struct metrics *m, struct buf *out, struct reqstats *rs,
 		   f->reloads_ok, f->reloads_failed);
 	put_family(out, "gatewayd_connections_active", "gauge", "Client connections open.");
 	buf_printf(out, "gatewayd_connections_active %zu\n", f->connections_active);
+	put_family(out, "gatewayd_tls_handshake_failures_total", "counter",
+		   "Client TLS handshakes that failed or timed out (HTTPS listeners).");
+	buf_printf(out, "gatewayd_tls_handshake_failures_total %" PRIu64 "\n", f->tls_handshake_failures);
 	put_requests(out, &sc.series);
 	put_histograms(out, &sc.hist);
 	put_backends(out, &sc.backends, f->eps);
@@ -360,8 +381,5 @@ void metrics_write(struct metrics *m, struct buf *out, struct reqstats *rs,
 		   "Access log lines lost: a worker's queue was full, or a write failed.");
 	buf_printf(out, "gatewayd_access_log_dropped_total %" PRIu64 "\n", f->access_log_dropped);
 
-	mmap_free(&sc.series);
-	mmap_free(&sc.hist);
-	mmap_free(&sc.backends);
-	buf_free(&sc.key);
+	scrape_fini(&sc);
 }

@@ -26,6 +26,7 @@ struct metrics_facts {
 	/* The current endpoint sets (runtime/epset.h) for live endpoint health and the
 	 * backend policy families (ops/backend_status.h); NULL = none yet. */
 	const struct epset *eps;
+	uint64_t tls_handshake_failures; /* client TLS handshakes that failed or timed out */
 };
 
 struct metrics *metrics_new(void);
@@ -34,5 +35,11 @@ void metrics_free(struct metrics *m);
 /* Appends the whole exposition. rs may be NULL (no runtime yet). */
 void metrics_write(struct metrics *m, struct buf *out, struct reqstats *rs,
 		   const struct metrics_facts *f);
+
+/* Folds the counts of generations no longer in use into the totals, which releases
+ * those generations. Called every few seconds by the daemon, whether or not
+ * anything scrapes /metrics: otherwise every reload would keep its generation (and
+ * an LMDB reader slot) until the next scrape. */
+void metrics_absorb(struct metrics *m, struct reqstats *rs);
 
 #endif

@@ -378,6 +378,24 @@ static void report_block(const struct reqstats_block *b, const struct reqstats_v
 	}
 }
 
+/* Retired blocks have no writer any more: reported unlocked, then freed, which drops
+ * their reference to the generation (and so its LMDB read transaction). */
+static void collect_retired(struct reqstats_block *retired, const struct reqstats_visitor *v)
+{
+	for (struct reqstats_block *b = retired; b != NULL; b = b->next)
+		report_block(b, v, true);
+	free_list(retired);
+}
+
+void reqstats_collect_retired(struct reqstats *rs, const struct reqstats_visitor *v)
+{
+	pthread_mutex_lock(&rs->lock);
+	struct reqstats_block *retired = rs->retired;
+	rs->retired = NULL;
+	pthread_mutex_unlock(&rs->lock);
+	collect_retired(retired, v);
+}
+
 void reqstats_collect(struct reqstats *rs, const struct reqstats_visitor *v)
 {
 	pthread_mutex_lock(&rs->lock);
@@ -392,8 +410,5 @@ void reqstats_collect(struct reqstats *rs, const struct reqstats_visitor *v)
 		for (uint32_t i = 0; i < g->img->backends.count; i++)
 			v->backend(v->ctx, img_name(g, g->backends[i].name), g->backends[i].endpoints.count);
 	pthread_mutex_unlock(&rs->lock);
-	/* Retired blocks have no writer any more: report them unlocked, then free. */
-	for (struct reqstats_block *b = retired; b != NULL; b = b->next)
-		report_block(b, v, true);
-	free_list(retired);
+	collect_retired(retired, v);
 }

@@ -79,5 +79,9 @@ struct reqstats_visitor {
  * retired since the last call are reported with final = true, exactly once, and
  * freed: the caller adds those to totals it keeps; the others are a snapshot. */
 void reqstats_collect(struct reqstats *rs, const struct reqstats_visitor *v);
+/* Only the blocks of generations no worker uses any more (final = true): they hold
+ * their generation until reported, so the main thread calls this regularly, scrape
+ * or not (ops/metrics.c metrics_absorb). Main thread. */
+void reqstats_collect_retired(struct reqstats *rs, const struct reqstats_visitor *v);
 
 #endif
