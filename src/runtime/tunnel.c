@@ -254,6 +254,9 @@ int tunnel_run(struct conn *c)
 {
 	if (c->rq == RQ_CONNECT && c->up_wr) {
 		if (upstream_connect_result(c->up) < 0) {
+			/* Nothing was carried: the access log says 502, not the 200 a
+			 * TLS passthrough or TCP connection records when it starts. */
+			c->log.status = 502;
 			conn_close(c, "tunnel: upstream connect error");
 			return -1;
 		}

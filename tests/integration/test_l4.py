@@ -125,6 +125,7 @@ def config(ctx, extra=()):
         {"name": "tcp", "port": p["tcp"], "protocol": "TCP"},
         {"name": "udp", "port": p["udp"], "protocol": "UDP"},
         {"name": "http", "port": p["http"], "protocol": "HTTP"},
+        {"name": "tcpdead", "port": p["tcpdead"], "protocol": "TCP"},
     ]
     docs = [gwtest.gatewayclass(), gwtest.gateway("gw", listeners)]
     docs += [
@@ -137,9 +138,12 @@ def config(ctx, extra=()):
         l4route("UDPRoute", "uecho", "udp", [ref("udp-echo")]),
         # a TCPRoute on the HTTP listener: NotAllowedByListeners
         l4route("TCPRoute", "wrong", "http", [ref("tcp-echo")]),
+        # nothing listens behind this one: the connect fails
+        l4route("TCPRoute", "deadroute", "tcpdead", [ref("dead")]),
     ]
     docs += [backend_doc("tls-a", ctx["tls_a"].port), backend_doc("tls-b", ctx["tls_b"].port),
-             backend_doc("tcp-echo", ctx["tcp"].port), backend_doc("udp-echo", ctx["udp"].port)]
+             backend_doc("tcp-echo", ctx["tcp"].port), backend_doc("udp-echo", ctx["udp"].port),
+             backend_doc("dead", ctx["dead_port"])]
     docs += list(extra)
     ctx["env"].write_docs("gateway.yaml", *docs)
 
@@ -156,7 +160,8 @@ def _():
     ctx["tls_b"] = Server("B", tls=b)
     ctx["tcp"] = Server("T")
     ctx["udp"] = Server("U", udp=True)
-    ctx["ports"] = {k: gwtest.free_port() for k in ("tls", "tcp", "http")}
+    ctx["ports"] = {k: gwtest.free_port() for k in ("tls", "tcp", "http", "tcpdead")}
+    ctx["dead_port"] = gwtest.free_port()
     ctx["ports"]["udp"] = gwtest.free_port()
     config(ctx)
     r = env.cmd("check", "conf.d")
@@ -341,6 +346,15 @@ def _():
     gwtest.wait_for(lambda: [r for r in records() if r.get("host") == "a.example.com"
                              and r.get("route") == "default/exact" and r.get("status") == 200], 10,
                     "a passthrough connection's record")
+    # a backend that refuses: the client sees the close, the record says 502
+    with socket.create_connection(("127.0.0.1", E["ports"]["tcpdead"]), timeout=5) as s:
+        s.settimeout(5)
+        try:
+            eq(s.recv(100), b"", "bytes from a refused backend")
+        except ConnectionResetError:
+            pass
+    gwtest.wait_for(lambda: [r for r in records() if r.get("route") == "default/deadroute"
+                             and r.get("status") == 502], 10, "the refused connection's 502 record")
 
 
 @S.case("UDP on every address: replies leave from the address written to (IPv4 and IPv6)")
