@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* compile_policy: BackendTrafficPolicy -> img_policy records and img_rule.policy
- * (helper "backends"). Private to compile/. */
+ *. Private to compile/. */
 #ifndef GW_COMPILE_POLICY_H
 #define GW_COMPILE_POLICY_H
 

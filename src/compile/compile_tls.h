@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* compile_tls: the TLS parts of the image (helper "tls-cp"): an HTTPS listener's
+/* compile_tls: the TLS parts of the image: an HTTPS listener's
  * certificates, version, ciphers and client validation; a backend's BackendTLSPolicy.
  * Called from compile.c; private to compile/. */
 #ifndef GW_COMPILE_COMPILE_TLS_H

@@ -415,7 +415,7 @@ struct gw_other {
 };
 
 /* ---- BackendTrafficPolicy (gateway.envoyproxy.io/v1alpha1; decode_policy.c,
- * resolve_policy.c, compile_policy.c; helper "backends") ---- */
+ * resolve_policy.c, compile_policy.c) ---- */
 
 enum gw_lb { GW_LB_ROUND_ROBIN = 0, GW_LB_LEAST_REQUEST, GW_LB_RANDOM, GW_LB_CONSISTENT_HASH };
 enum gw_hash { GW_HASH_SOURCE_IP = 0, GW_HASH_HEADER, GW_HASH_COOKIE };
@@ -462,7 +462,7 @@ struct gw_btpolicy {
 
 /* ---- TLS: Secret, ConfigMap (v1), listener tls, Gateway spec.tls.frontend,
  * BackendTLSPolicy (decode_secret.c, decode_backendtls.c, resolve_tls.c,
- * compile_tls.c; helper "tls-cp") ---- */
+ * compile_tls.c) ---- */
 
 /* SecretObjectReference, ObjectReference or LocalObjectReference (§2.2). */
 struct gw_object_ref {

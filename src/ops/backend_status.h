@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* backend_status: the live health of the backends' endpoints (runtime/epset.h) for
- * `gatewayd status` and /metrics (helper "backends"). Main thread. */
+ * `gatewayd status` and /metrics. Main thread. */
 #ifndef GW_OPS_BACKEND_STATUS_H
 #define GW_OPS_BACKEND_STATUS_H
 

@@ -45,12 +45,12 @@ struct reqlog;
 struct reqstats *runtime_stats(struct runtime *rt);
 struct reqlog *runtime_reqlog(struct runtime *rt);
 
-/* Endpoint sets (runtime/epset.h, helper "backends"). Main thread only.
+/* Endpoint sets (runtime/epset.h). Main thread only.
  * runtime_set_main_loop: the main loop that runs active health checks and the
  * outlier-ejection timer (borrowed; call once after runtime_new).
  * runtime_set_resolver: where fqdn endpoints (IMG_ENDPOINT_FQDN) get their addresses
  * (discover/resolver.h, borrowed; NULL = none: such endpoints have no address).
- * runtime_endpoints_changed: the dns helper calls it from its resolver "changed"
+ * runtime_endpoints_changed: the daemon calls it from the resolver's "changed"
  * callback; the endpoint sets of the current generation are rebuilt from the image plus
  * resolver_addrs() and handed to the workers (connections to addresses that remain are
  * kept, their health state too). Returns 0, or -1 when out of memory (nothing changed).
