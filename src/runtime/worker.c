@@ -75,19 +75,11 @@ int worker_buf_grow(struct worker *w, char **buf, uint32_t *cap, size_t used, si
 
 struct wgen *wgen_new(struct generation *g, size_t nlisten)
 {
-	size_t ne = g->img->endpoints.count, nb = g->img->backends.count;
-	size_t size = sizeof(struct wgen) + ne * sizeof(struct upool *) +
-		      nlisten * sizeof(struct listen_spec) + nb * sizeof(uint32_t);
-	struct wgen *wg = calloc(1, size);
+	struct wgen *wg = calloc(1, sizeof(struct wgen) + nlisten * sizeof(struct listen_spec));
 	if (wg == NULL)
 		return NULL;
-	char *p = (char *)(wg + 1);
-	wg->pools = (struct upool **)(void *)p;
-	p += ne * sizeof(struct upool *);
-	wg->listen = (struct listen_spec *)(void *)p;
+	wg->listen = (struct listen_spec *)(void *)(wg + 1);
 	wg->nlisten = nlisten;
-	p += nlisten * sizeof(struct listen_spec);
-	wg->rr = (uint32_t *)(void *)p;
 	generation_ref(g);
 	wg->gen = g;
 	return wg;
@@ -98,9 +90,6 @@ void wgen_free(struct worker *w, struct wgen *wg)
 	(void)w;
 	if (wg == NULL)
 		return;
-	size_t ne = wg->gen->img->endpoints.count;
-	for (size_t i = 0; i < ne; i++)
-		upool_unref(wg->pools[i]);
 	reqstats_block_retire(wg->stats);
 	wbal_free(wg->bal);
 	generation_unref(wg->gen);

@@ -75,8 +75,6 @@ struct wgen {
 	bool retired;              /* no longer current: freed when users drops to 0 */
 	struct wgen *next;         /* worker's retired list */
 	struct listen_spec *listen; size_t nlisten;
-	struct upool **pools;      /* per endpoint index, filled lazily (each holds a ref) */
-	uint32_t *rr;              /* per backend index: round-robin cursor */
 	struct reqstats_block *stats; /* owned: this worker's counts on gen, retired with it */
 	struct wbal *bal;          /* owned: endpoint set of gen and this worker's picker state
 				      (runtime/balancer.h); replaced by worker_post_bal */
