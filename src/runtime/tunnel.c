@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "runtime/tls_conn.h"
+#include "runtime/tls_upstream.h"
 #include "runtime/upstream.h"
 #include "runtime/worker.h"
 
@@ -85,6 +86,16 @@ static void tunnel_compact(char *buf, uint32_t cap, uint32_t *off, uint32_t *end
 	}
 }
 
+/* A write to the backend: through its BackendTLSPolicy session when it has one. */
+static ssize_t tunnel_up_write(struct upstream *u, const char *buf, size_t len)
+{
+	if (u->tls != NULL) {
+		struct iovec iov = { .iov_base = (void *)(uintptr_t)buf, .iov_len = len };
+		return tls_up_writev(u, &iov, 1);
+	}
+	return send(u->fd, buf, len, MSG_NOSIGNAL);
+}
+
 /* Client -> upstream. Returns -1 (closed), 0 (no progress) or 1. */
 static int tunnel_pump_up(struct conn *c, int *budget)
 {
@@ -92,7 +103,7 @@ static int tunnel_pump_up(struct conn *c, int *budget)
 	for (;;) {
 		if (c->rq == RQ_SEND && c->fwd_off < c->in_end && c->up_wr && *budget > 0) {
 			size_t len = c->in_end - c->fwd_off;
-			ssize_t k = send(c->up->fd, c->in + c->fwd_off, len, MSG_NOSIGNAL);
+			ssize_t k = tunnel_up_write(c->up, c->in + c->fwd_off, len);
 			if (k < 0) {
 				if (errno == EINTR)
 					continue;
@@ -112,8 +123,9 @@ static int tunnel_pump_up(struct conn *c, int *budget)
 		if (c->in != NULL)
 			tunnel_compact(c->in, c->in_cap, &c->fwd_off, &c->in_end);
 		if (c->rq == RQ_SEND && c->client_eof && c->fwd_off == c->in_end) {
-			/* The client's FIN goes on as ours: the backend may still answer. */
-			if (shutdown(c->up->fd, SHUT_WR) < 0 && errno != ENOTCONN) {
+			/* The client's FIN goes on as ours: the backend may still answer.
+			 * Over TLS the session ends with the connection (close_notify). */
+			if (c->up->tls == NULL && shutdown(c->up->fd, SHUT_WR) < 0 && errno != ENOTCONN) {
 				conn_close(c, "tunnel: upstream shutdown error");
 				return -1;
 			}
@@ -225,7 +237,8 @@ static int tunnel_pump_down(struct conn *c, int *budget)
 		if (c->uin_end == c->uin_cap)
 			break;  /* back-pressure: the client takes its time */
 		size_t space = c->uin_cap - c->uin_end;
-		ssize_t n = read(c->up->fd, c->uin + c->uin_end, space);
+		ssize_t n = c->up->tls != NULL ? tls_up_read(c->up, c->uin + c->uin_end, space)
+					       : read(c->up->fd, c->uin + c->uin_end, space);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -241,7 +254,7 @@ static int tunnel_pump_down(struct conn *c, int *budget)
 			c->ubody_done = true;
 			continue;
 		}
-		if ((size_t)n < space)
+		if ((size_t)n < space && (c->up->tls == NULL || tls_up_drained(c->up)))
 			c->up_rd = false;
 		c->uin_end += (uint32_t)n;
 		c->uscan = c->uin_end;

@@ -28,8 +28,11 @@ S = gwtest.Suite("websocket")
 E = {}
 
 
-def start_ws(env, name):
-    p = gwtest.spawn([gwtest.PYTHON, WS_ECHO, "--name", name], stdout=subprocess.PIPE,
+def start_ws(env, name, tls=None):
+    argv = [gwtest.PYTHON, WS_ECHO, "--name", name]
+    if tls:
+        argv += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+    p = gwtest.spawn(argv, stdout=subprocess.PIPE,
                      stderr=open(os.path.join(env.dir, "ws-%s.stderr" % name), "wb"),
                      stdin=subprocess.DEVNULL)
     line = gwtest._readline_deadline(p.stdout, 10)
@@ -45,7 +48,8 @@ def routes_docs(env, ws_port, extra_route=False, tag="on-upgrade"):
          "requestHeaderModifier": {"add": [{"name": "X-Filter", "value": tag}]}},
         {"type": "ResponseHeaderModifier",
          "responseHeaderModifier": {"add": [{"name": "X-Resp-Filter", "value": "yes"}]}}]
-    routes = [httproute("ws", rules=[ws_rule, rule(["ws"], [match("/refuse")])]),
+    routes = [httproute("ws", rules=[ws_rule, rule(["ws"], [match("/refuse")]),
+                                     rule(["ws-tls"], [match("/wsb")])]),
               httproute("plain", rules=[rule(["a"], [match("/plain")])])]
     if extra_route:
         routes.append(httproute("later", rules=[rule(["a"], [match("/later")])]))
@@ -74,9 +78,20 @@ def write_config(env, port, ws_port, extra_route=False, tag="on-upgrade"):
         lst["tls"] = {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": "ws-cert"}]}
         listeners.append(lst)
         with open(crt) as f, open(key) as g:
+            pem = f.read()
             extra.append({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "ws-cert"},
                           "type": "kubernetes.io/tls",
-                          "stringData": {"tls.crt": f.read(), "tls.key": g.read()}})
+                          "stringData": {"tls.crt": pem, "tls.key": g.read()}})
+        # the TLS WebSocket backend, verified against its own self-signed certificate
+        extra.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ws-ca"},
+                      "data": {"ca.crt": pem}})
+        extra.append({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "BackendTLSPolicy",
+                      "metadata": {"name": "ws-tls"},
+                      "spec": {"targetRefs": [{"group": gwtest.ENVOY_GROUP, "kind": "Backend",
+                                               "name": "ws-tls"}],
+                               "validation": {"hostname": "ws.test", "caCertificateRefs": [
+                                   {"group": "", "kind": "ConfigMap", "name": "ws-ca"}]}}})
+        extra.append(gwtest.backend("ws-tls", port=E["wsb_port"]))
     docs = [gwtest.gatewayclass(), gwtest.gateway("gw", listeners)] + extra
     docs += routes_docs(env, ws_port, extra_route, tag)
     docs += [gwtest.backend("ws", port=ws_port), env.backend_doc("a")]
@@ -91,7 +106,8 @@ def setup():
     port = gwtest.free_port()
     cert = make_cert(env)
     if cert:
-        E.update(cert=cert, tls_port=gwtest.free_port())
+        wsb_proc, wsb_port = start_ws(env, "wsb", tls=cert)
+        E.update(cert=cert, tls_port=gwtest.free_port(), wsb_proc=wsb_proc, wsb_port=wsb_port)
     write_config(env, port, ws_port)
     env.start()
     # A second gatewayd whose idle_timeout is short, for the idle tunnel case.
@@ -107,8 +123,9 @@ def setup():
 
 @S.teardown
 def teardown():
-    if "ws_proc" in E:
-        gwtest.kill_proc(E["ws_proc"])
+    for k in ("ws_proc", "wsb_proc"):
+        if k in E:
+            gwtest.kill_proc(E[k])
 
 
 def client(path="/ws", **kw):
@@ -227,6 +244,22 @@ def _():
         code, eof = c.close_handshake(1000)
         eq(code, 1000, "close code")
         check(eof, "the TLS connection ended after the close handshake")
+    finally:
+        c.close()
+
+
+@S.case("a tunnel to a backend behind a BackendTLSPolicy runs over that TLS session")
+def _():
+    if not E.get("tls_port"):
+        raise gwtest.Skip("no openssl CLI to make a certificate")
+    c = opened("/wsb")
+    try:
+        eq(c.fields.get("x-req-head") is not None, True, "the TLS backend answered the upgrade")
+        for msg in (b"over tls", os.urandom(300000)):
+            c.send(msg)
+            eq(c.recv(), (OP_BINARY, msg), "echo of %d bytes" % len(msg))
+        code, eof = c.close_handshake(1000)
+        eq(code, 1000, "close code")
     finally:
         c.close()
 

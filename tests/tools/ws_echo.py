@@ -258,7 +258,14 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--name", default="ws")
+    ap.add_argument("--tls-cert", help="serve TLS with this certificate (PEM)")
+    ap.add_argument("--tls-key", help="and this key")
     a = ap.parse_args()
+    tls = None
+    if a.tls_cert:
+        import ssl
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(a.tls_cert, a.tls_key)
     ls = socket.socket(socket.AF_INET6 if ":" in a.host else socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((a.host, a.port))
@@ -267,7 +274,19 @@ def main():
     sys.stdout.flush()
     while True:
         s, _ = ls.accept()
-        threading.Thread(target=serve_conn, args=(s,), daemon=True).start()
+        threading.Thread(target=serve_tls if tls else serve_conn, args=(s, tls) if tls else (s,),
+                         daemon=True).start()
+
+
+def serve_tls(sock, ctx):
+    """The handshake in the connection's own thread, so one slow client stalls nobody."""
+    try:
+        sock = ctx.wrap_socket(sock, server_side=True)
+    except OSError as e:
+        sys.stderr.write("ws_echo: TLS handshake: %s\n" % e)
+        sock.close()
+        return
+    serve_conn(sock)
 
 
 # ---------------------------------------------------------------- client
