@@ -144,9 +144,12 @@ static struct gw_backend *service_backend(struct arena *a, struct gw_model *m, c
 }
 
 /* GEP-1911: what gatewayd can speak to a backend today is HTTP/1.1 in clear. */
+/* HTTP/1.1, and WebSocket (GEP-1911 kubernetes.io/ws: an Upgrade over HTTP/1.1,
+ * which the proxy tunnels). h2c and wss would need HTTP/2 or implicit TLS. */
 static bool app_protocol_supported(const char *p)
 {
-	return !p || !strcasecmp(p, "http") || !strcmp(p, "kubernetes.io/http");
+	return !p || !strcasecmp(p, "http") || !strcmp(p, "kubernetes.io/http") ||
+	       !strcmp(p, "kubernetes.io/ws");
 }
 
 /* Resolves one ref; returns NULL, or the failing reason with *msg set. */

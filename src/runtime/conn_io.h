@@ -3,7 +3,7 @@
  * client goes through here, so that a connection can carry TLS (runtime/tls_conn.c)
  * without the HTTP code knowing. Semantics are those of read(2) and sendmsg(2):
  * > 0 bytes moved, 0 end of stream (read), -1 with errno (EAGAIN: wait for the
- * event the connection asks for, see cio_want_write). Worker thread only. */
+ * socket event; a TLS handshake adds its own, tls_conn_events). Worker thread only. */
 #ifndef GW_RUNTIME_CONN_IO_H
 #define GW_RUNTIME_CONN_IO_H
 

@@ -183,6 +183,12 @@ void mirror_start(struct conn *c, const struct img_header *img, const struct img
 		st->stats.dropped++;
 		return;
 	}
+	/* Copies go out in clear: never to a backend that wants TLS (BackendTLSPolicy). */
+	if (f->backend < img->backends.count &&
+	    IMG_ARRAY(img, img->backends, struct img_backend)[f->backend].tls != IMG_NONE) {
+		st->stats.dropped++;
+		return;
+	}
 	struct upool *p = mirror_pool(c, img, f->backend);
 	if (p == NULL) {
 		st->stats.dropped++;

@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "runtime/balancer.h"
 #include "runtime/conn.h"
+#include "runtime/epset.h"
 #include "runtime/listener.h"
 #include "runtime/reqlog.h"
 #include "runtime/reqstats.h"
@@ -218,6 +220,44 @@ static void udp_note_local(struct udp_session *s, struct msghdr *m)
 	}
 }
 
+/* A usable IP address of backend b, as a pool (for its address and name; one
+ * reference): from the endpoint set (resolved fqdn endpoints, health and ejections,
+ * runtime/epset.h), else from the image; at random, the session's one pick. Unix
+ * sockets carry no datagrams here. NULL when there is none. */
+static struct upool *udp_endpoint(struct udp_session *s, const struct img_rule *rule, uint32_t b)
+{
+	struct worker *w = s->w;
+	const struct generation *g = s->wg->gen;
+	struct wbal *bal = s->wg->bal;
+	int ci = bal != NULL && bal->set != NULL ? epset_find(bal->set, b, rule->policy) : -1;
+	if (ci >= 0) {
+		const struct epcluster *cl = &bal->set->clusters[ci];
+		uint32_t start = cl->count ? worker_rand(w) % cl->count : 0;
+		for (uint32_t k = 0; k < cl->count; k++) {
+			const struct ep_state *e = bal->set->eps[cl->first + (start + k) % cl->count];
+			unsigned flags = atomic_load_explicit(&e->flags, memory_order_relaxed);
+			if ((flags & (EP_UNHEALTHY | EP_EJECTED)) ||
+			    (e->addr.ss_family != AF_INET && e->addr.ss_family != AF_INET6))
+				continue;
+			return upool_get_addr(w, &e->addr, e->addrlen, e->name);
+		}
+		return NULL;
+	}
+	const struct img_backend *be = &g->backends[b];
+	uint32_t rel = be->endpoints.off - g->img->endpoints.off;
+	uint32_t first = rel / (uint32_t)sizeof(struct img_endpoint);
+	uint32_t count = be->endpoints.count;
+	if (be->endpoints.off < g->img->endpoints.off || first + count > g->img->endpoints.count)
+		return NULL;
+	uint32_t start = count ? worker_rand(w) % count : 0;
+	for (uint32_t k = 0; k < count; k++) {
+		const struct img_endpoint *e = &g->endpoints[first + (start + k) % count];
+		if (e->kind == IMG_ENDPOINT_IP)
+			return upool_get(w, g->img, e);
+	}
+	return NULL;
+}
+
 /* Routes a new client: listener, rule, backend by weight, one IP endpoint of it. The
  * status is the outcome as for TCP (l4_conn.c); 0 when the session can start. */
 static int udp_route(struct udp_session *s, uint32_t bind, const char **why)
@@ -249,30 +289,11 @@ static int udp_route(struct udp_session *s, uint32_t bind, const char **why)
 		*why = "no backend";
 		return 500;
 	}
-	const struct img_backend *be = &g->backends[b];
-	s->log.backend = be;
-	uint32_t rel = be->endpoints.off - g->img->endpoints.off;
-	uint32_t first = rel / (uint32_t)sizeof(struct img_endpoint);
-	uint32_t count = be->endpoints.count;
-	if (be->endpoints.off < g->img->endpoints.off || first + count > g->img->endpoints.count)
-		count = 0;
-	/* An IP endpoint, from a random start: unix sockets carry no datagrams here, and
-	 * fqdn endpoints are resolved only for the TCP paths (runtime/epset.h). */
-	uint32_t start = count ? worker_rand(w) % count : 0;
-	const struct img_endpoint *ep = NULL;
-	for (uint32_t k = 0; k < count && ep == NULL; k++) {
-		const struct img_endpoint *e = &g->endpoints[first + (start + k) % count];
-		if (e->kind == IMG_ENDPOINT_IP)
-			ep = e;
-	}
-	if (ep == NULL) {
+	s->log.backend = &g->backends[b];
+	s->pool = udp_endpoint(s, rule, b);
+	if (s->pool == NULL) {
 		*why = "no healthy upstream";
 		return 503;
-	}
-	s->pool = upool_get(w, g->img, ep);
-	if (s->pool == NULL) {
-		*why = "upstream connect error";
-		return 502;
 	}
 	s->log.upstream = s->pool;
 	s->fd = socket(s->pool->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

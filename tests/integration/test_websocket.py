@@ -48,8 +48,10 @@ def routes_docs(env, ws_port, extra_route=False, tag="on-upgrade"):
          "requestHeaderModifier": {"add": [{"name": "X-Filter", "value": tag}]}},
         {"type": "ResponseHeaderModifier",
          "responseHeaderModifier": {"add": [{"name": "X-Resp-Filter", "value": "yes"}]}}]
+    svc_rule = {"matches": [match("/svc")],
+                "backendRefs": [{"name": "infra-backend-ws", "port": 8082}]}
     routes = [httproute("ws", rules=[ws_rule, rule(["ws"], [match("/refuse")]),
-                                     rule(["ws-tls"], [match("/wsb")])]),
+                                     rule(["ws-tls"], [match("/wsb")]), svc_rule]),
               httproute("plain", rules=[rule(["a"], [match("/plain")])])]
     if extra_route:
         routes.append(httproute("later", rules=[rule(["a"], [match("/later")])]))
@@ -95,6 +97,15 @@ def write_config(env, port, ws_port, extra_route=False, tag="on-upgrade"):
     docs = [gwtest.gatewayclass(), gwtest.gateway("gw", listeners)] + extra
     docs += routes_docs(env, ws_port, extra_route, tag)
     docs += [gwtest.backend("ws", port=ws_port), env.backend_doc("a")]
+    # HTTPRouteBackendProtocolWebSocket: a Service port with appProtocol kubernetes.io/ws
+    docs += [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "infra-backend-ws"},
+              "spec": {"ports": [{"name": "ws", "port": 8082, "targetPort": 3000,
+                                  "appProtocol": "kubernetes.io/ws"}]}},
+             {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+              "metadata": {"name": "infra-backend-ws-1",
+                           "labels": {"kubernetes.io/service-name": "infra-backend-ws"}},
+              "addressType": "IPv4", "ports": [{"name": "ws", "port": ws_port}],
+              "endpoints": [{"addresses": ["127.0.0.1"]}]}]
     env.write_docs("gateway.yaml", *docs)
 
 
@@ -244,6 +255,22 @@ def _():
         code, eof = c.close_handshake(1000)
         eq(code, 1000, "close code")
         check(eof, "the TLS connection ended after the close handshake")
+    finally:
+        c.close()
+
+
+@S.case("HTTPRouteBackendProtocolWebSocket: a Service port with appProtocol kubernetes.io/ws")
+def _():
+    st = E["env"].status()
+    route = [r for r in st["resources"] if r["kind"] == "HTTPRoute" and r["name"] == "ws"][0]
+    conds = {c["type"]: c for c in route["status"]["parents"][0]["conditions"]}
+    eq(conds["ResolvedRefs"]["status"], "True", "ResolvedRefs (%s)" % conds["ResolvedRefs"].get("message"))
+    c = opened("/svc")
+    try:
+        c.send("text frame")
+        eq(c.recv(), (OP_TEXT, b"text frame"), "text echo")
+        c.send(b"\x00\x01binary")
+        eq(c.recv(), (OP_BINARY, b"\x00\x01binary"), "binary echo")
     finally:
         c.close()
 
