@@ -436,6 +436,7 @@ static void compile_listener(struct cctx *c, const struct gw_gateway *gw, const 
 	il->ciphers = strtab_add(&c->st, "");
 	il->client_ca = strtab_add(&c->st, "");
 	compile_tls_listener(c, l, il); /* HTTPS: certificates, version, ciphers, client CA */
+	compile_tls_backend_cert(c, gw, il); /* spec.tls.backend client certificate */
 
 	struct vec entries = VEC_OF(struct prec_entry);
 	for (size_t ri = 0; ri < c->m->nhttproutes; ri++) {

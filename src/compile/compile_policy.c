@@ -10,6 +10,21 @@
 #include "compile/compile_policy.h"
 #include "compile/image_policy.h"
 
+/* The attributes of a generated hash cookie as Envoy writes them: Max-Age (whole
+ * seconds, none for a ttl under 1s: a session cookie), then the policy's attributes,
+ * then HttpOnly (RFC 6265 §4.1.1). */
+static const char *cookie_suffix(struct cctx *c, const struct gw_btpolicy *p)
+{
+	const char *s = p->cookie_ttl_ms >= 1000
+		      ? arena_printf(&c->a, "; Max-Age=%u", (unsigned)(p->cookie_ttl_ms / 1000)) : "";
+	for (size_t i = 0; i < p->ncookie_attrs; i++) {
+		const char *name = p->cookie_attrs[2 * i], *value = p->cookie_attrs[2 * i + 1];
+		s = value[0] ? arena_printf(&c->a, "%s; %s=%s", s, name, value)
+			     : arena_printf(&c->a, "%s; %s", s, name);
+	}
+	return arena_printf(&c->a, "%s; HttpOnly", s);
+}
+
 static struct img_policy policy_record(struct cctx *c, const struct gw_btpolicy *p)
 {
 	struct img_policy ip;
@@ -54,6 +69,12 @@ static struct img_policy policy_record(struct cctx *c, const struct gw_btpolicy 
 	ip.cb_retries = p->cb_retries;
 	ip.connect_timeout_ms = p->connect_timeout_ms;
 	ip.request_timeout_ms = p->request_timeout_ms;
+	ip.idle_timeout_ms = p->idle_timeout_ms;
+	ip.max_conn_ms = p->max_conn_ms;
+	ip.cookie_suffix = strtab_add(&c->st, p->hash == GW_HASH_COOKIE && p->cookie_generate
+					      ? cookie_suffix(c, p) : "");
+	if (p->hash == GW_HASH_COOKIE && p->cookie_generate)
+		ip.flags |= IMG_POL_COOKIE_GEN;
 	return ip;
 }
 

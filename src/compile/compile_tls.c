@@ -4,7 +4,8 @@
  * mbedTLS's PEM parsers need); a BackendTLSPolicy becomes one img_backend_tls shared by
  * every backend it applies to. A policy whose CA did not resolve keeps an empty bundle
  * and no SYSTEM_CA flag: the runtime then trusts nothing and the requests fail, as
- * upstream expects (GATEWAY-API.md §2.11). */
+ * upstream expects (GATEWAY-API.md §2.11). A Gateway's backend client certificate goes
+ * on each of its listeners (img_listener.backend_cert). */
 #include "compile/compile_tls.h"
 
 #include <string.h>
@@ -42,6 +43,32 @@ void compile_tls_listener(struct cctx *c, const struct gw_listener *l, struct im
 		ic->key_pem = strtab_add(&c->st, gc->key_pem);
 	}
 	il->certs.count = (uint32_t)t->ncerts;
+}
+
+/* One img_cert per Secret: strings are stored once, so equal offsets are the same pair
+ * (a listener certificate and a backend client certificate may share it). */
+static uint32_t cert_index(struct cctx *c, const struct gw_tls_cert *gc)
+{
+	struct img_str name = strtab_add(&c->st, arena_printf(&c->a, "%s/%s", gc->secret->meta.ns,
+							       gc->secret->meta.name));
+	struct img_str crt = strtab_add(&c->st, gc->cert_pem), key = strtab_add(&c->st, gc->key_pem);
+	for (size_t i = 0; i < c->certs.n; i++) {
+		const struct img_cert *ic = VEC_AT(c->certs, struct img_cert, i);
+		if (ic->secret.off == name.off && ic->cert_pem.off == crt.off && ic->key_pem.off == key.off)
+			return (uint32_t)i;
+	}
+	struct img_cert *ic = vec_push(&c->certs);
+	ic->secret = name;
+	ic->cert_pem = crt;
+	ic->key_pem = key;
+	return (uint32_t)(c->certs.n - 1);
+}
+
+void compile_tls_backend_cert(struct cctx *c, const struct gw_gateway *gw, struct img_listener *il)
+{
+	il->backend_cert = IMG_NONE;
+	if (gw->tls && gw->tls->backend_client)
+		il->backend_cert = cert_index(c, gw->tls->backend_client);
 }
 
 uint32_t compile_tls_backend(struct cctx *c, const struct gw_backend *b)

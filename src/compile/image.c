@@ -84,7 +84,8 @@ static bool listeners_ok(const struct chk *c)
 		    l[i].protocol > IMG_PROTO_UDP || l[i].tls_min_version > IMG_TLS_1_3 ||
 		    l[i].client_validation > IMG_CLIENT_OPTIONAL ||
 		    !sub_ok(l[i].certs, h->certs, sizeof(struct img_cert)) ||
-		    !str_ok(c, l[i].ciphers) || !str_ok(c, l[i].client_ca))
+		    !str_ok(c, l[i].ciphers) || !str_ok(c, l[i].client_ca) ||
+		    (l[i].backend_cert != IMG_NONE && l[i].backend_cert >= h->certs.count))
 			return false;
 		/* The router scans a group's range of the listener's matches unchecked. */
 		const struct img_host_group *g = RECORDS(c, l[i].host_groups, struct img_host_group);
@@ -253,6 +254,10 @@ static bool policies_ok(const struct chk *c)
 		if (!str_ok(c, p[i].name) || p[i].lb > IMG_LB_CONSISTENT_HASH ||
 		    p[i].hash > IMG_HASH_COOKIE || !str_ok(c, p[i].hash_name) ||
 		    !str_ok(c, p[i].hc_path) || !str_ok(c, p[i].hc_method) || p[i].table_size < 2 ||
+		    !str_ok(c, p[i].cookie_suffix) || p[i].cookie_suffix.len > IMG_COOKIE_SUFFIX_MAX ||
+		    ((p[i].flags & IMG_POL_COOKIE_GEN) &&
+		     (p[i].hash != IMG_HASH_COOKIE || p[i].hash_name.len == 0 ||
+		      p[i].hash_name.len > IMG_COOKIE_NAME_MAX)) ||
 		    p[i].table_size > 5000011 || p[i].od_max_percent > 100 ||
 		    ((p[i].flags & IMG_POL_ACTIVE_HC) &&
 		     (p[i].hc_interval_ms == 0 || p[i].hc_timeout_ms == 0 || p[i].hc_healthy == 0 ||

@@ -14,10 +14,11 @@
 #include <stdint.h>
 
 #define IMG_MAGIC 0x31495747u   /* "GWI1" */
-#define IMG_VERSION 7u   /* 2: img_match.query_params; 3: RegularExpression matches;
+#define IMG_VERSION 8u   /* 2: img_match.query_params; 3: RegularExpression matches;
 				  4: filters and timeouts; 5: host groups (router index);
 				  6: img_rule retry; 7: TLS, L4 routes, fqdn endpoints,
-				  backend policies */
+				  backend policies; 8: img_listener.backend_cert,
+				  img_policy timeouts and cookie */
 
 struct img_str {
 	uint32_t off;   /* into the string area (header.strings.off + off) */
@@ -96,6 +97,11 @@ struct img_listener {
 	struct img_str ciphers;   /* gatewayd.io/ciphers: IANA suite names, ":"-joined;
 				     empty = the built-in forward-secret AEAD list */
 	struct img_str client_ca; /* PEM CA bundle for client certificates; empty = none */
+	/* The client certificate requests received here present to TLS backends (their
+	 * Gateway's spec.tls.backend.clientCertificateRef): index into certs[], or IMG_NONE.
+	 * Per listener, so per (backend, Gateway) pair: a backend reached from several
+	 * Gateways gets each one's certificate, on separate pooled connections. */
+	uint32_t backend_cert;
 };
 
 enum img_tls_version { IMG_TLS_DEFAULT = 0, IMG_TLS_1_2 = 1, IMG_TLS_1_3 = 2 };

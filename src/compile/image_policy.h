@@ -16,10 +16,13 @@ enum img_hash { IMG_HASH_SOURCE_IP = 0, IMG_HASH_HEADER, IMG_HASH_COOKIE };
 #define IMG_POL_ACTIVE_HC 1u      /* healthCheck.active (HTTP) */
 #define IMG_POL_PASSIVE 2u        /* healthCheck.passive (outlier detection) */
 #define IMG_POL_SPLIT_LOCAL 4u    /* passive.splitExternalLocalOriginErrors */
+#define IMG_POL_COOKIE_GEN 8u     /* consistentHash.cookie.ttl: set a cookie when missing */
 
 #define IMG_HC_STATUS_MIN 100u
 #define IMG_HC_STATUS_WORDS 16u   /* statuses 100..611 as bits (status - IMG_HC_STATUS_MIN) */
 #define IMG_UNLIMITED 0xffffffffu /* circuit breaker threshold without limit */
+#define IMG_COOKIE_NAME_MAX 256u  /* hash_name of IMG_POL_COOKIE_GEN */
+#define IMG_COOKIE_SUFFIX_MAX 24576u
 
 struct img_policy {
 	struct img_str name;      /* "namespace/name" */
@@ -42,6 +45,12 @@ struct img_policy {
 	uint32_t cb_connections, cb_pending, cb_requests, cb_retries;
 	/* timeout; 0 = unset (the [limits] connect_timeout, no request timeout) */
 	uint32_t connect_timeout_ms, request_timeout_ms;
+	/* timeout.http, upstream connections: connectionIdleTimeout (0 = unset:
+	 * UPOOL_IDLE_TIMEOUT; IMG_UNLIMITED = never) and maxConnectionDuration (0 = none) */
+	uint32_t idle_timeout_ms, max_conn_ms;
+	/* IMG_POL_COOKIE_GEN: what follows the generated value in its Set-Cookie field,
+	 * "; Max-Age=N; attr=v; HttpOnly" (Max-Age left out for a session cookie) */
+	struct img_str cookie_suffix;
 };
 
 static inline int img_policy_status_ok(const struct img_policy *p, int status)

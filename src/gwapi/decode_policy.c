@@ -10,6 +10,9 @@
 #include "gwapi/validate.h"
 
 #define U32_MAX_FIELD 4294967295LL
+/* consistentHash.cookie.attributes: bounds of what goes into one Set-Cookie field */
+#define COOKIE_ATTRS_MAX 16
+#define COOKIE_ATTR_VALUE_MAX 1024
 
 static const struct dfield spec_fields[] = {
 	{ "targetRef", DT_MAP, 0, 0, 0 },
@@ -264,6 +267,37 @@ static bool is_prime(uint64_t n)
 	return true;
 }
 
+/* consistentHash.cookie.attributes: a map of cookie attributes (RFC 6265 §4.1.1
+ * cookie-av) added to the generated Set-Cookie as "; name=value" ("; name" when the
+ * value is empty), in document order. */
+static void decode_cookie_attrs(struct dctx *c, const struct ynode *n, const char *path,
+				struct gw_btpolicy *p)
+{
+	if (!decode_check(c, n, path, DT_MAP, 0, COOKIE_ATTRS_MAX))
+		return;
+	p->cookie_attrs = arena_alloc(c->a, 2 * n->count * sizeof *p->cookie_attrs);
+	for (size_t i = 0; i < n->count; i++) {
+		const struct ynode *k = n->pairs[i].key, *v = n->pairs[i].value;
+		const char *ap = decode_path(c, path, k->scalar);
+		if (!validate_header_name(k->scalar)) {
+			decode_error(c, k, ap, "must be a cookie attribute name (RFC 9110 token characters)");
+			continue;
+		}
+		if (!decode_check(c, v, ap, DT_STR, 0, COOKIE_ATTR_VALUE_MAX))
+			continue;
+		bool ok = true;
+		for (const char *s = v->scalar; *s && ok; s++)
+			ok = (unsigned char)*s >= 0x20 && *s != 0x7f && *s != ';';
+		if (!ok || strlen(v->scalar) != v->scalar_len) {
+			decode_error(c, v, ap, "must not contain \";\" or control characters");
+			continue;
+		}
+		p->cookie_attrs[2 * p->ncookie_attrs] = k->scalar;
+		p->cookie_attrs[2 * p->ncookie_attrs + 1] = v->scalar;
+		p->ncookie_attrs++;
+	}
+}
+
 static void decode_hash(struct dctx *c, const struct ynode *n, const char *path, struct gw_btpolicy *p)
 {
 	struct dval v[4];
@@ -298,11 +332,17 @@ static void decode_hash(struct dctx *c, const struct ynode *n, const char *path,
 		if (!DECODE_FIELDS(c, v[2].val, cp, cookie_fields, k))
 			return;
 		p->hash_name = k[0].val->scalar;
-		/* Envoy generates the cookie when the request has none and a ttl is given. */
-		if (k[1].val)
-			not_supported(c, &k[1], cp, "ttl");
+		/* Envoy generates the cookie when the request has none and a ttl is given
+		 * ("0s": a session cookie); the attributes only go on a generated one. */
+		if (k[1].val && get_duration(c, &k[1], cp, "ttl", 0, &p->cookie_ttl_ms)) {
+			p->cookie_generate = true;
+			if (!validate_header_name(p->hash_name))
+				decode_error(c, k[0].val, decode_path(c, cp, "name"),
+					     "must be a cookie name (RFC 6265 token) when ttl is set, got %s",
+					     decode_quote(c, p->hash_name));
+		}
 		if (k[2].val)
-			not_supported(c, &k[2], cp, "attributes");
+			decode_cookie_attrs(c, k[2].val, decode_path(c, cp, "attributes"), p);
 	}
 }
 
@@ -471,10 +511,12 @@ static void decode_timeout(struct dctx *c, const struct ynode *n, struct gw_btpo
 		struct dval h[3];
 		if (!DECODE_FIELDS(c, v[1].val, hp, http_timeout_fields, h))
 			return;
-		if (h[0].val)
-			not_supported(c, &h[0], hp, "connectionIdleTimeout");
-		if (h[1].val)
-			not_supported(c, &h[1], hp, "maxConnectionDuration");
+		/* Envoy's cluster idle_timeout and max_connection_duration: "0s" turns
+		 * either off (an idle connection then stays until the backend closes it). */
+		if (get_duration(c, &h[0], hp, "connectionIdleTimeout", 0, &p->idle_timeout_ms) &&
+		    h[0].val && p->idle_timeout_ms == 0)
+			p->idle_timeout_ms = UINT32_MAX;
+		get_duration(c, &h[1], hp, "maxConnectionDuration", 0, &p->max_conn_ms);
 		get_duration(c, &h[2], hp, "requestTimeout", 0, &p->request_timeout_ms);
 	}
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* decode_tls: the model side of a listener's tls stanza (certificateRefs and the
  * gatewayd.io options; decode_gateway.c checks its shape) and the Gateway's spec.tls
- * (frontend client-certificate validation, GEP-91; GATEWAY-API.md §2.4). */
+ * (frontend client-certificate validation, GEP-91, and the backend client certificate;
+ * GATEWAY-API.md §2.4). */
 #include <string.h>
 
 #include "base/buf.h"
@@ -33,6 +34,19 @@ static const struct dfield port_config_fields[] = {
 static const struct dfield validation_fields[] = {
 	{ "caCertificateRefs", DT_SEQ, DF_REQUIRED, 1, 16 },
 	{ "mode", DT_STR, 0, 0, 0 },
+};
+
+/* GatewayBackendTLS: the client certificate for TLS backends (§2.4). */
+static const struct dfield backend_fields[] = {
+	{ "clientCertificateRef", DT_MAP, 0, 0, 0 },
+};
+
+/* SecretObjectReference: group "" and kind Secret by default (§2.2). */
+static const struct dfield secret_ref_fields[] = {
+	{ "group", DT_STR, 0, 0, 253 },
+	{ "kind", DT_STR, 0, 1, 63 },
+	{ "name", DT_STR, DF_REQUIRED, 1, 253 },
+	{ "namespace", DT_STR, 0, 1, 63 },
 };
 
 /* ObjectReference: group and kind required (§2.2). */
@@ -187,14 +201,37 @@ static void decode_tls_config(struct dctx *c, const struct ynode *n, const char 
 		fv->insecure_fallback = decode_enum(c, f[1].val, decode_path(c, vpath, "mode"), validation_modes, 2) == 1;
 }
 
+/* spec.tls.backend: resolve_tls.c checks the Secret and sets the Gateway's ResolvedRefs. */
+static void decode_backend_tls(struct dctx *c, const struct ynode *n, struct gw_gateway_tls *t)
+{
+	const char *path = "spec.tls.backend";
+	struct dval v[1];
+	DECODE_FIELDS(c, n, path, backend_fields, v);
+	if (!v[0].val)
+		return;
+	const char *rpath = decode_path(c, path, "clientCertificateRef");
+	struct dval r[4];
+	if (!DECODE_FIELDS(c, v[0].val, rpath, secret_ref_fields, r))
+		return;
+	if ((r[0].val && !decode_group_name(c, r[0].val, decode_path(c, rpath, "group"))) ||
+	    (r[1].val && !decode_kind_name(c, r[1].val, decode_path(c, rpath, "kind"))) ||
+	    (r[3].val && !decode_dns_label(c, r[3].val, decode_path(c, rpath, "namespace"))))
+		return;
+	t->has_backend_client = true;
+	t->backend_client_ref = (struct gw_object_ref){
+		.group = r[0].val ? r[0].val->scalar : "", .kind = r[1].val ? r[1].val->scalar : "Secret",
+		.ns = r[3].val ? r[3].val->scalar : NULL, .name = r[2].val->scalar, .pos = decode_pos(v[0].val),
+	};
+}
+
 void decode_gateway_tls(struct dctx *c, const struct dval *tv, struct gw_gateway *gw)
 {
 	struct dval v[2];
 	DECODE_FIELDS(c, tv->val, "spec.tls", gateway_tls_fields, v);
 	struct gw_gateway_tls *t = arena_alloc(c->a, sizeof *t);
 	gw->tls = t;
-	if (v[1].val) /* the client certificate gatewayd would present to TLS backends */
-		decode_unsupported(c, &v[1], "spec.tls", "backend");
+	if (v[1].val) /* the client certificate presented to TLS backends */
+		decode_backend_tls(c, v[1].val, t);
 	if (!v[0].val)
 		return;
 	const char *fpath = "spec.tls.frontend";

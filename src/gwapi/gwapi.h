@@ -453,6 +453,13 @@ struct gw_btpolicy {
 	uint32_t cb_connections, cb_pending, cb_requests, cb_retries;
 	/* timeout */
 	uint32_t connect_timeout_ms, request_timeout_ms; /* 0 = unset */
+	/* timeout.http: connectionIdleTimeout (0 = unset, UINT32_MAX = "0s", never) and
+	 * maxConnectionDuration (0 = unset or "0s": no limit) */
+	uint32_t idle_timeout_ms, max_conn_ms;
+	/* consistentHash.cookie: ttl given (generate the cookie), attributes as
+	 * name, value pairs in document order */
+	bool cookie_generate;
+	const char **cookie_attrs; size_t ncookie_attrs;
 	/* status */
 	struct gw_policy_ancestor *ancestors; size_t nancestors;
 	bool accepted;               /* applies to its targets (resolve_policy.c) */
@@ -536,6 +543,11 @@ struct gw_frontend_port {
 struct gw_gateway_tls {
 	struct gw_frontend_validation frontend_default;
 	struct gw_frontend_port *per_port; size_t nper_port;
+	/* spec.tls.backend.clientCertificateRef (SecretObjectReference), and what resolve
+	 * made of it: the pair presented to TLS backends, NULL when absent or unusable */
+	bool has_backend_client;
+	struct gw_object_ref backend_client_ref;
+	struct gw_tls_cert *backend_client;
 };
 
 struct gw_btls_target {

@@ -5,7 +5,8 @@
  * InvalidCertificateRef (or RefNotPermitted without a ReferenceGrant); a listener left
  * without any usable certificate is Programmed=False and not served, while the rest of
  * the configuration applies (DESIGN.md). Several certificates are implementation-
- * specific upstream: gatewayd serves the usable ones and reports the others. */
+ * specific upstream: gatewayd serves the usable ones and reports the others. Also the
+ * Gateway's backend client certificate (spec.tls.backend). */
 #include "gwapi/resolve_tls.h"
 
 #include <stdio.h>
@@ -435,6 +436,90 @@ static void overlapping_tls(struct arena *a, struct gw_model *m, struct gw_gatew
 	}
 }
 
+/* ---- spec.tls.backend.clientCertificateRef (§2.4, §4.2) ----
+ * The pair a Gateway presents to the TLS backends of its routes. A bad reference
+ * makes the Gateway ResolvedRefs=False (InvalidClientCertificateRef, or
+ * RefNotPermitted without a ReferenceGrant), never Accepted=False: its connections to
+ * TLS backends then carry no client certificate, which a backend that requires one
+ * refuses. The Gateway's ResolvedRefs is only set when the field is given, so other
+ * Gateways' status is unchanged; it also summarises the listeners (§4.2). */
+
+static const char *backend_client_problem(struct arena *a, struct gw_model *m, const struct gw_gateway *gw,
+					  const char **reason, const struct gw_meta **at, struct gw_pos *pos,
+					  struct gw_secret **out, struct diag_list *dl)
+{
+	const struct gw_object_ref *r = &gw->tls->backend_client_ref;
+	const char *ns = r->ns ? r->ns : gw->meta.ns;
+	*reason = "InvalidClientCertificateRef";
+	*at = &gw->meta;
+	*pos = r->pos;
+	*out = NULL;
+	if (r->group[0] != '\0' || strcmp(r->kind, "Secret") != 0)
+		return arena_printf(a, "kind \"%s\" in group \"%s\" is not supported (a Secret of type %s)",
+				    r->kind, r->group, SECRET_TYPE_TLS);
+	if (strcmp(ns, gw->meta.ns) != 0 &&
+	    !refs_granted(m, GW_GROUP, "Gateway", gw->meta.ns, "", "Secret", ns, r->name)) {
+		*reason = "RefNotPermitted";
+		return arena_printf(a, "Secret \"%s/%s\" is in another namespace and no ReferenceGrant allows it",
+				    ns, r->name);
+	}
+	struct gw_secret *s = (struct gw_secret *)rtls_find_secret(m, ns, r->name);
+	if (!s)
+		return arena_printf(a, "Secret \"%s/%s\" not found", ns, r->name);
+	*at = &s->meta;
+	*pos = s->meta.pos;
+	if (strcmp(s->type, SECRET_TYPE_TLS) != 0)
+		return arena_printf(a, "type \"%s\" cannot be used as a client certificate (type %s)", s->type,
+				    SECRET_TYPE_TLS);
+	if (!secret_usable(a, s, dl)) {
+		*pos = strncmp(s->problem, "tls.key", 7) == 0 ? s->tls_key_pos : s->tls_crt_pos;
+		return s->problem;
+	}
+	*out = s;
+	return NULL;
+}
+
+static void resolve_backend_client(struct arena *a, struct gw_model *m, struct gw_gateway *gw,
+				   struct diag_list *dl)
+{
+	int64_t gen = gw->meta.generation;
+	const char *reason, *msg;
+	const struct gw_meta *at;
+	struct gw_pos pos;
+	struct gw_secret *s;
+	msg = backend_client_problem(a, m, gw, &reason, &at, &pos, &s, dl);
+	if (msg) {
+		/* at the Secret, where the user fixes it; at the ref when there is none */
+		if (at == &gw->meta) {
+			resolve_warn(dl, at, &pos, "spec.tls.backend.clientCertificateRef: %s: TLS backends get no "
+				     "client certificate from this Gateway", msg);
+		} else {
+			resolve_warn(dl, at, &pos, "%s: Gateway %s presents no client certificate to TLS backends "
+				     "(its spec.tls.backend.clientCertificateRef)", msg,
+				     resolve_object_name(a, &gw->meta));
+			msg = arena_printf(a, "Secret \"%s/%s\": %s", at->ns, at->name, msg);
+		}
+		gw_conditions_set(&gw->conditions, "ResolvedRefs", false, reason,
+				  arena_printf(a, "spec.tls.backend.clientCertificateRef: %s", msg), gen);
+		return;
+	}
+	gw->tls->backend_client = arena_alloc(a, sizeof *gw->tls->backend_client);
+	*gw->tls->backend_client = (struct gw_tls_cert){ s, s->tls_crt, s->tls_key };
+	for (size_t i = 0; i < gw->nlisteners; i++) {
+		const struct gw_conditions *cs = &gw->listeners[i].status.conditions;
+		for (size_t k = 0; k < cs->count; k++) {
+			if (strcmp(cs->items[k].type, "ResolvedRefs") != 0 || !strcmp(cs->items[k].status, "True"))
+				continue;
+			gw_conditions_set(&gw->conditions, "ResolvedRefs", false, "ListenersNotResolved",
+					  arena_printf(a, "listener \"%s\": %s", gw->listeners[i].name,
+						       cs->items[k].message), gen);
+			return;
+		}
+	}
+	gw_conditions_set(&gw->conditions, "ResolvedRefs", true, "ResolvedRefs",
+			  "spec.tls.backend.clientCertificateRef and the listeners' references are resolved", gen);
+}
+
 void resolve_tls(struct arena *a, struct gw_model *m, struct diag_list *dl)
 {
 	for (size_t i = 0; i < m->ngateways; i++) {
@@ -446,6 +531,8 @@ void resolve_tls(struct arena *a, struct gw_model *m, struct diag_list *dl)
 					  "client certificate validation is AllowInsecureFallback on some port: "
 					  "clients without a valid certificate are let through", gw->meta.generation);
 		overlapping_tls(a, m, gw);
+		if (gw->tls && gw->tls->has_backend_client)
+			resolve_backend_client(a, m, gw, dl);
 	}
 	resolve_backendtls(a, m, dl);
 }

@@ -16,6 +16,7 @@
 #include "runtime/conn.h"
 #include "runtime/epset.h"
 #include "runtime/generation.h"
+#include "runtime/hash_cookie.h"
 #include "runtime/router.h"
 #include "runtime/upstream.h"
 #include "runtime/worker.h"
@@ -154,12 +155,24 @@ static bool request_hash(struct conn *c, const struct img_policy *pol, uint32_t 
 				const char *stop = semi != NULL ? semi : end;
 				const char *eq = memchr(p, '=', (size_t)(stop - p));
 				if (eq != NULL && (size_t)(eq - p) == wlen && memcmp(p, want, wlen) == 0) {
-					h = epset_hash(eq + 1, (size_t)(stop - eq - 1));
+					/* A quoted value (RFC 6265 §4.1.1) hashes without its
+					 * quotes, as Envoy's (and as runtime/hash_cookie.c sets it). */
+					const char *v = eq + 1;
+					size_t vl = (size_t)(stop - v);
+					if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') {
+						v++;
+						vl -= 2;
+					}
+					h = epset_hash(v, vl);
 					have = true;
 				}
 				p = stop;
 			}
 		}
+	}
+	if (!have && pol->hash == IMG_HASH_COOKIE && (pol->flags & IMG_POL_COOKIE_GEN)) {
+		h = hash_cookie_new(c);  /* cookie.ttl: the response sets it */
+		have = true;
 	}
 	if (!have)
 		return false;
@@ -228,7 +241,8 @@ static struct upool *lease_take(struct conn *c, struct wbal *b, uint32_t ci, uin
 	c->lease.set = s;
 	c->lease.cluster = ci;
 	c->lease.ep = e;
-	c->lease.flags = (c->lease.flags & BAL_LEASE_HASHED) | BAL_LEASE_ACTIVE | (retry ? BAL_LEASE_RETRY : 0);
+	c->lease.flags = (c->lease.flags & (BAL_LEASE_HASHED | BAL_LEASE_SETCOOKIE)) | BAL_LEASE_ACTIVE |
+			 (retry ? BAL_LEASE_RETRY : 0);
 	atomic_fetch_add_explicit(&cl->st->active, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->eps[e]->active, 1, memory_order_relaxed);
 	if (retry)
@@ -350,6 +364,11 @@ ev_tstamp balancer_attempt_start(struct conn *c, int connecting)
 	/* timeout.http.requestTimeout: the rule's own timeouts (Gateway API) come first. */
 	if (pol->request_timeout_ms != 0 && c->route_deadline == 0)
 		c->route_deadline = c->log.t_head + pol->request_timeout_ms / 1000.0;
+	/* timeout.http: the connection's limits once this request is done with it. */
+	if (c->up != NULL) {
+		c->up->idle_timeout = pol->idle_timeout_ms == IMG_UNLIMITED ? -1.0 : pol->idle_timeout_ms / 1000.0;
+		c->up->max_age = pol->max_conn_ms / 1000.0;
+	}
 	return pol->connect_timeout_ms != 0 ? pol->connect_timeout_ms / 1000.0 : t;
 }
 
@@ -460,6 +479,6 @@ void balancer_release(struct conn *c)
 			atomic_fetch_sub_explicit(&cl->st->retries, 1, memory_order_relaxed);
 	}
 	c->lease.set = NULL;
-	c->lease.flags &= BAL_LEASE_HASHED;
+	c->lease.flags &= BAL_LEASE_HASHED | BAL_LEASE_SETCOOKIE;
 	epset_unref(s);
 }

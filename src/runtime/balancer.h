@@ -24,6 +24,8 @@ struct worker;
 #define BAL_LEASE_RETRY 4u      /* counted as a parallel retry */
 #define BAL_LEASE_REPORTED 8u   /* this attempt's outcome went to outlier detection */
 #define BAL_LEASE_HASHED 16u    /* lease.hash holds the request's consistent-hash key */
+#define BAL_LEASE_SETCOOKIE 32u /* lease.cookie was generated: the response sets it
+				 * (runtime/hash_cookie.h) */
 
 /* One worker's state over one endpoint set: pools per endpoint, round-robin cursors
  * per cluster, smooth weighted round-robin weights per backendRef. */
@@ -58,7 +60,8 @@ struct upool *balancer_mirror_pool(struct conn *c, uint32_t b);
 
 /* Hooks on the proxy path (conn_proxy.c, conn.c): */
 /* An attempt starts connecting: the connect timeout (policy, else [limits]); applies
- * the policy's requestTimeout when the rule set none. */
+ * the policy's requestTimeout when the rule set none, and its timeout.http limits to
+ * c->up (struct upstream idle_timeout, max_age). */
 ev_tstamp balancer_attempt_start(struct conn *c, int connecting);
 /* The new connection is up. */
 void balancer_connected(struct conn *c);

@@ -129,6 +129,7 @@ struct conn {
 		uint32_t cluster, ep;
 		uint32_t flags;     /* BAL_LEASE_* (balancer.h) */
 		uint32_t hash;      /* consistent-hash key of the request (BAL_LEASE_HASHED) */
+		uint64_t cookie;    /* generated hash cookie value (BAL_LEASE_SETCOOKIE) */
 	} lease;
 
 	/* Head output, owned: the forwarded request head while hout_is_req (kept until

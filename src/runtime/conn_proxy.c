@@ -19,6 +19,7 @@
 #include "runtime/balancer.h"
 #include "runtime/filter.h"
 #include "runtime/h1_write.h"
+#include "runtime/hash_cookie.h"
 #include "runtime/reqlog.h"
 #include "runtime/retry.h"
 #include "runtime/tls_upstream.h"
@@ -404,7 +405,7 @@ static int parse_response(struct conn *c)
 	c->up_reusable = resp.keep_alive && resp.body != H1_BODY_UNTIL_CLOSE;
 	enum h1_conn_field cf = !c->keep_alive ? H1_CONN_CLOSE
 			      : c->http10 ? H1_CONN_KEEP_ALIVE : H1_CONN_NONE;
-	size_t fx = c->frule != NULL ? filter_response_extra(c) : 0;
+	size_t fx = (c->frule != NULL ? filter_response_extra(c) : 0) + hash_cookie_extra(c);
 	if (proxy_hout_reserve(c, h1_response_bound((size_t)r, resp.nheaders) + fx) < 0) {
 		conn_close(c, "out of memory");
 		return -1;
@@ -415,6 +416,7 @@ static int parse_response(struct conn *c)
 		c->log.error = "upstream response head too large";
 		return conn_reply(c, 502, "bad upstream response\n", false);
 	}
+	n = hash_cookie_insert(c, c->hout, n);  /* consistentHash cookie.ttl */
 	c->hout_len = (uint32_t)n;
 	c->log.head_bytes_out = c->log.bytes_out + n;
 	c->hout_off = 0;

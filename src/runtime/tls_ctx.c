@@ -716,6 +716,8 @@ struct tls_gen *tls_gen_new(const struct generation *g, const struct tls_gen *pr
 	for (uint32_t i = 0; i < tg->nbackends; i++)
 		if (g->backends[i].tls != IMG_NONE)
 			tg->clients[i] = tls_client_get(g, i, prev);
+	if (tls_client_pairs(g, prev, &tg->pairs, &tg->npairs) < 0)
+		goto oom;
 	return tg;
 oom:
 	log_error("TLS: out of memory: no TLS contexts for this generation");
@@ -731,7 +733,26 @@ void tls_gen_free(struct tls_gen *tg)
 		tls_bind_unref(tg->binds[i]);
 	for (uint32_t i = 0; tg->clients != NULL && i < tg->nbackends; i++)
 		tls_client_unref(tg->clients[i]);
+	for (uint32_t i = 0; i < tg->npairs; i++)
+		tls_client_unref(tg->pairs[i].tc);
+	free(tg->pairs);
 	free(tg->binds);
 	free(tg->clients);
 	free(tg);
+}
+
+struct tls_client *tls_gen_client_cert(const struct tls_gen *tg, uint32_t backend, uint32_t cert)
+{
+	uint32_t lo = 0, hi = tg != NULL ? tg->npairs : 0;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		const struct tls_pair *p = &tg->pairs[mid];
+		if (p->backend == backend && p->cert == cert)
+			return p->tc;
+		if (p->backend < backend || (p->backend == backend && p->cert < cert))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }

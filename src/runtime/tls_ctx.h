@@ -2,7 +2,8 @@
 /* tls_ctx: the TLS state of one generation, built on the main thread when it is
  * applied (runtime_apply) and immutable afterwards: per HTTPS bind its certificates,
  * SNI table and server mbedtls_ssl_config; per backend with a BackendTLSPolicy its
- * client config (runtime/tls_upstream.c). Contexts are reference counted (atomic): a
+ * client config (runtime/tls_upstream.c), and one per (backend, Gateway client
+ * certificate) pair. Contexts are reference counted (atomic): a
  * connection holds its context for its whole life, so a reload changes the
  * certificate of new connections only. Unchanged contexts are shared with the next
  * generation (same inputs, same object), so a reload costs no re-parse and keeps
@@ -69,6 +70,9 @@ struct tls_gen {
 	uint32_t nbinds, nbackends;
 	struct tls_bind **binds;      /* NULL: not HTTPS, or could not be built */
 	struct tls_client **clients;  /* NULL: plain backend, or could not be built */
+	struct tls_pair *pairs;       /* configs with a Gateway's client certificate
+					 (tls_upstream.h), sorted by backend, cert */
+	uint32_t npairs;
 };
 
 /* Main thread: builds the contexts of g's HTTPS binds and TLS backends, sharing
@@ -94,6 +98,10 @@ static inline void tls_bind_ref(struct tls_bind *b)
 	atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
 }
 void tls_bind_unref(struct tls_bind *b);
+
+/* The config of backend for a listener whose backend_cert is cert (not IMG_NONE):
+ * NULL when it could not be built. */
+struct tls_client *tls_gen_client_cert(const struct tls_gen *tg, uint32_t backend, uint32_t cert);
 
 /* The listener of b serving an SNI name (lowercase): the most specific hostname
  * that matches, as for Host (GATEWAY-API.md 3.1). Returns its index or -1. */

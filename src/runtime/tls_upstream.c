@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* tls_upstream: BackendTLSPolicy in the data plane. Client configs are built on the
  * main thread (CA parsing, SAN list) and shared read-only; each upstream connection
- * gets a session whose handshake ends its connect phase. */
+ * gets a session whose handshake ends its connect phase. A Gateway's client certificate
+ * (spec.tls.backend) makes a config of its own per backend its routes reach. */
 #include "config.h"
 
 #include "runtime/tls_upstream.h"
@@ -40,6 +41,9 @@ void tls_client_unref(struct tls_client *tc)
 		return;
 	mbedtls_ssl_config_free(&tc->conf);
 	mbedtls_x509_crt_free(&tc->ca);
+	mbedtls_x509_crt_free(&tc->own);
+	mbedtls_pk_free(&tc->own_key);
+	free(tc->own_secret);
 	for (size_t i = 0; i < tc->nsan; i++)
 		free(tc->san[i]);
 	free(tc->san);
@@ -65,7 +69,7 @@ static void sha_str(mbedtls_sha256_context *s, const char *p, uint32_t len)
 }
 
 static void client_digest(const struct img_header *img, const struct img_backend_tls *bt,
-			  unsigned char out[32])
+			  const struct img_cert *own, unsigned char out[32])
 {
 	mbedtls_sha256_context s;
 	mbedtls_sha256_init(&s);
@@ -77,6 +81,11 @@ static void client_digest(const struct img_header *img, const struct img_backend
 	const struct img_str *san = IMG_ARRAY(img, bt->san, struct img_str);
 	for (uint32_t i = 0; i < bt->san.count; i++)
 		sha_str(&s, img_str_ptr(img, san[i]), san[i].len);
+	if (own != NULL) {
+		sha_str(&s, img_str_ptr(img, own->secret), own->secret.len);
+		sha_str(&s, img_str_ptr(img, own->cert_pem), own->cert_pem.len);
+		sha_str(&s, img_str_ptr(img, own->key_pem), own->key_pem.len);
+	}
 	sha_finish(&s, out);
 	mbedtls_sha256_free(&s);
 }
@@ -111,6 +120,9 @@ static int client_conf(struct tls_client *tc)
 		return r;
 	mbedtls_ssl_conf_renegotiation(conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
 	mbedtls_ssl_conf_ca_chain(conf, &tc->ca, NULL);
+	/* Sent only when the backend asks for a certificate (CertificateRequest). */
+	if (tc->has_own && (r = mbedtls_ssl_conf_own_cert(conf, &tc->own, &tc->own_key)) != 0)
+		return r;
 	/* With subjectAltNames the name check is ours (after the handshake); the chain
 	 * is still verified, and any failure other than the name fails the request. */
 	mbedtls_ssl_conf_authmode(conf, tc->nsan > 0 ? MBEDTLS_SSL_VERIFY_OPTIONAL
@@ -118,8 +130,36 @@ static int client_conf(struct tls_client *tc)
 	return 0;
 }
 
+/* The Gateway's pair (checked by resolve_tls.c; parsed again here as the runtime's own
+ * guard), shared read-only by the workers once warmed. */
+static int own_load(struct tls_client *tc, const struct img_header *img, const struct img_cert *ic)
+{
+	const unsigned char *crt = (const unsigned char *)img_str_ptr(img, ic->cert_pem);
+	const unsigned char *key = (const unsigned char *)img_str_ptr(img, ic->key_pem);
+	/* PEM input to mbedTLS counts the terminating NUL. */
+	int r = mbedtls_x509_crt_parse(&tc->own, crt, ic->cert_pem.len + 1);
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+	if (r == 0)
+		r = mbedtls_pk_parse_key(&tc->own_key, key, ic->key_pem.len + 1, NULL, 0, tls_rng, NULL);
+	if (r == 0)
+		r = mbedtls_pk_check_pair(&tc->own.pk, &tc->own_key, tls_rng, NULL);
+#else
+	if (r == 0)
+		r = mbedtls_pk_parse_key(&tc->own_key, key, ic->key_pem.len + 1, NULL, 0);
+	if (r == 0)
+		r = mbedtls_pk_check_pair(&tc->own.pk, &tc->own_key);
+#endif
+	if (r != 0)
+		return r;
+	tls_pk_warm(&tc->own_key);
+	tls_crt_warm(&tc->own);
+	tc->has_own = true;
+	return 0;
+}
+
 static struct tls_client *client_build(const struct img_header *img, const struct img_backend_tls *bt,
-				       const unsigned char digest[32], const char *backend)
+				       const struct img_cert *own, const unsigned char digest[32],
+				       const char *backend)
 {
 	struct tls_client *tc = calloc(1, sizeof *tc);
 	if (tc == NULL)
@@ -128,6 +168,8 @@ static struct tls_client *client_build(const struct img_header *img, const struc
 	memcpy(tc->digest, digest, 32);
 	mbedtls_ssl_config_init(&tc->conf);
 	mbedtls_x509_crt_init(&tc->ca);
+	mbedtls_x509_crt_init(&tc->own);
+	mbedtls_pk_init(&tc->own_key);
 	tc->policy = strdup(img_str_ptr(img, bt->policy));
 	tc->sni = dup_lower(img_str_ptr(img, bt->sni), bt->sni.len);
 	if (tc->policy == NULL || tc->sni == NULL)
@@ -172,6 +214,17 @@ static struct tls_client *client_build(const struct img_header *img, const struc
 		goto fail;
 	}
 	tls_crt_warm(&tc->ca);
+	if (own != NULL) {
+		tc->own_secret = strdup(img_str_ptr(img, own->secret));
+		if (tc->own_secret == NULL)
+			goto oom;
+		if ((r = own_load(tc, img, own)) != 0) {
+			mbedtls_strerror(r, err, sizeof err);
+			log_error("BackendTLSPolicy %s (backend %s): client certificate of Secret %s: %s",
+				  tc->policy, backend, tc->own_secret, err);
+			goto fail;
+		}
+	}
 	if ((r = client_conf(tc)) != 0) {
 		mbedtls_strerror(r, err, sizeof err);
 		log_error("BackendTLSPolicy %s (backend %s): %s", tc->policy, backend, err);
@@ -185,23 +238,101 @@ fail:
 	return NULL;
 }
 
-struct tls_client *tls_client_get(const struct generation *g, uint32_t b, const struct tls_gen *prev)
+static struct tls_client *prev_client(const struct tls_gen *prev, const unsigned char digest[32])
+{
+	for (uint32_t i = 0; prev != NULL && i < prev->nbackends; i++) {
+		struct tls_client *old = prev->clients[i];
+		if (old != NULL && memcmp(old->digest, digest, 32) == 0)
+			return old;
+	}
+	for (uint32_t i = 0; prev != NULL && i < prev->npairs; i++) {
+		struct tls_client *old = prev->pairs[i].tc;
+		if (old != NULL && memcmp(old->digest, digest, 32) == 0)
+			return old;
+	}
+	return NULL;
+}
+
+struct tls_client *tls_client_get_cert(const struct generation *g, uint32_t b, uint32_t cert,
+				       const struct tls_gen *prev)
 {
 	const struct img_header *img = g->img;
 	const struct img_backend *be = &g->backends[b];
-	if (be->tls >= img->backend_tls.count)
+	if (be->tls >= img->backend_tls.count || (cert != IMG_NONE && cert >= img->certs.count))
 		return NULL;
 	const struct img_backend_tls *bt = &IMG_ARRAY(img, img->backend_tls, struct img_backend_tls)[be->tls];
+	const struct img_cert *own = cert != IMG_NONE ? &IMG_ARRAY(img, img->certs, struct img_cert)[cert] : NULL;
 	unsigned char digest[32];
-	client_digest(img, bt, digest);
-	for (uint32_t i = 0; prev != NULL && i < prev->nbackends; i++) {
-		struct tls_client *old = prev->clients[i];
-		if (old != NULL && memcmp(old->digest, digest, 32) == 0) {
-			tls_client_ref(old);
-			return old;
+	client_digest(img, bt, own, digest);
+	struct tls_client *old = prev_client(prev, digest);
+	if (old != NULL) {
+		tls_client_ref(old);
+		return old;
+	}
+	return client_build(img, bt, own, digest, img_str_ptr(img, be->name));
+}
+
+struct tls_client *tls_client_get(const struct generation *g, uint32_t b, const struct tls_gen *prev)
+{
+	return tls_client_get_cert(g, b, IMG_NONE, prev);
+}
+
+static int pair_cmp(const void *x, const void *y)
+{
+	const struct tls_pair *a = x, *b = y;
+	if (a->backend != b->backend)
+		return a->backend < b->backend ? -1 : 1;
+	return a->cert < b->cert ? -1 : a->cert > b->cert;
+}
+
+/* Every TLS backend a listener with a client certificate can send to: its matches'
+ * rules' backendRefs (mirrors never go to TLS backends: mirror.c). */
+int tls_client_pairs(const struct generation *g, const struct tls_gen *prev, struct tls_pair **out,
+		     uint32_t *n)
+{
+	const struct img_header *img = g->img;
+	struct tls_pair *v = NULL;
+	size_t nv = 0, cap = 0;
+	*out = NULL;
+	*n = 0;
+	for (uint32_t li = 0; li < img->listeners.count; li++) {
+		const struct img_listener *l = &g->listeners[li];
+		if (l->backend_cert == IMG_NONE)
+			continue;
+		const struct img_match *m = IMG_ARRAY(img, l->matches, struct img_match);
+		for (uint32_t k = 0; k < l->matches.count; k++) {
+			const struct img_rule *r = &g->rules[m[k].rule];
+			const struct img_backend_ref *br = IMG_ARRAY(img, r->backend_refs, struct img_backend_ref);
+			for (uint32_t j = 0; j < r->backend_refs.count; j++) {
+				uint32_t b = br[j].backend;
+				if (b == IMG_NO_BACKEND || g->backends[b].tls == IMG_NONE)
+					continue;
+				if (nv == cap) {
+					size_t ncap = cap ? cap * 2 : 16;
+					struct tls_pair *nvp = realloc(v, ncap * sizeof *v);
+					if (nvp == NULL) {
+						free(v);
+						return -1;
+					}
+					v = nvp;
+					cap = ncap;
+				}
+				v[nv++] = (struct tls_pair){ b, l->backend_cert, NULL };
+			}
 		}
 	}
-	return client_build(img, bt, digest, img_str_ptr(img, be->name));
+	if (nv == 0)
+		return 0;
+	qsort(v, nv, sizeof *v, pair_cmp);
+	size_t u = 0;
+	for (size_t i = 0; i < nv; i++)
+		if (u == 0 || pair_cmp(&v[u - 1], &v[i]) != 0)
+			v[u++] = v[i];
+	for (size_t i = 0; i < u; i++)
+		v[i].tc = tls_client_get_cert(g, v[i].backend, v[i].cert, prev);
+	*out = v;
+	*n = (uint32_t)u;
+	return 0;
 }
 
 /* ---- one connection ---- */
@@ -332,8 +463,9 @@ int tls_up_handshake(struct upstream *u, const char *backend)
 			mbedtls_strerror(r, why, sizeof why);
 		}
 	}
-	log_warnx("backend %s: TLS to %s (BackendTLSPolicy %s, hostname %s) failed: %s", backend,
-		  u->pool->name, t->tc->policy, t->tc->sni, why);
+	log_warnx("backend %s: TLS to %s (BackendTLSPolicy %s, hostname %s%s%s) failed: %s", backend,
+		  u->pool->name, t->tc->policy, t->tc->sni, t->tc->own_secret != NULL ? ", client certificate " : "",
+		  t->tc->own_secret != NULL ? t->tc->own_secret : "", why);
 	return -1;
 }
 
@@ -345,7 +477,22 @@ int tls_up_events(const struct upstream *u)
 
 ssize_t tls_up_read(struct upstream *u, void *buf, size_t len)
 {
-	return tls_record_read(&u->tls->ssl, &u->tls->rd_end, buf, len, u->pool->name);
+	struct tls_up *t = u->tls;
+	ssize_t n = tls_record_read(&t->ssl, &t->rd_end, buf, len, u->pool->name);
+	if (n > 0) {
+		t->rd_any = true;
+	} else if (n < 0 && errno == ECONNRESET && !t->rd_any) {
+		/* In TLS 1.3 the server checks the client's certificate after the client
+		 * has finished its handshake: a refusal arrives here, as an alert. */
+		t->rd_any = true;
+		log_warnx("TLS to %s (BackendTLSPolicy %s, hostname %s%s%s) failed: the backend ended the "
+			  "session with an error before any response (TLS 1.3: it may have refused the client "
+			  "certificate, or the lack of one)", u->pool->name, t->tc->policy, t->tc->sni,
+			  t->tc->own_secret != NULL ? ", client certificate " : "",
+			  t->tc->own_secret != NULL ? t->tc->own_secret : "");
+		errno = ECONNRESET;
+	}
+	return n;
 }
 
 ssize_t tls_up_writev(struct upstream *u, const struct iovec *iov, int n)
@@ -366,7 +513,13 @@ int tls_up_client_for(const struct conn *c, struct tls_client **out)
 	if (be == NULL || be->tls == IMG_NONE || c->wg == NULL)
 		return 0;
 	const struct generation *g = c->wg->gen;
-	*out = tls_gen_client(g->tls, (uint32_t)(be - g->backends));
+	uint32_t b = (uint32_t)(be - g->backends);
+	/* The Gateway the request came in through decides the client certificate. */
+	const struct img_listener *l = c->log.listener;
+	if (l != NULL && l->backend_cert != IMG_NONE)
+		*out = tls_gen_client_cert(g->tls, b, l->backend_cert);
+	else
+		*out = tls_gen_client(g->tls, b);
 	return *out != NULL ? 0 : -1;
 }
 

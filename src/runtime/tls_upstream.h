@@ -6,7 +6,10 @@
  * policy's CAs (or the system's) and name validation.hostname, or one of
  * subjectAltNames when given; otherwise the request gets a 502 and the log says why.
  * Pools are keyed by address and config, so TLS and plain connections to one
- * address never mix. */
+ * address never mix. A Gateway with spec.tls.backend.clientCertificateRef has its own
+ * config per backend (img_listener.backend_cert): the request's listener picks it, so
+ * a backend shared by several Gateways sees each one's certificate and a connection
+ * opened for one Gateway is never reused for another. */
 #ifndef GW_RUNTIME_TLS_UPSTREAM_H
 #define GW_RUNTIME_TLS_UPSTREAM_H
 
@@ -17,6 +20,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
@@ -37,12 +41,32 @@ struct tls_client {
 	char **san;                /* subjectAltNames (lowercase hostnames, or URIs) */
 	size_t nsan;
 	char *policy;              /* "namespace/name", for logs */
+	/* the Gateway's client certificate (has_own), presented when the backend asks */
+	bool has_own;
+	mbedtls_x509_crt own;
+	mbedtls_pk_context own_key;
+	char *own_secret;          /* "namespace/name", for logs */
+};
+
+/* A client config that presents a Gateway's certificate: one per (backend, certificate)
+ * pair that some listener's routes reach, in tls_gen.pairs sorted by backend, cert. */
+struct tls_pair {
+	uint32_t backend;          /* index into backends[] */
+	uint32_t cert;             /* index into certs[] */
+	struct tls_client *tc;     /* NULL: could not be built (requests get 502) */
 };
 
 /* Main thread: the client config of backend index b of g (BackendTLSPolicy), shared
  * with prev when unchanged. NULL (logged) when it cannot be built: requests to the
  * backend then fail with 502. */
 struct tls_client *tls_client_get(const struct generation *g, uint32_t b, const struct tls_gen *prev);
+/* The same, presenting certificate cert (index into certs[], or IMG_NONE for none). */
+struct tls_client *tls_client_get_cert(const struct generation *g, uint32_t b, uint32_t cert,
+				       const struct tls_gen *prev);
+/* Main thread: the pairs g's listeners with a backend_cert reach (sorted, malloc'ed;
+ * *n = 0 and NULL when none). Returns -1 on OOM. */
+int tls_client_pairs(const struct generation *g, const struct tls_gen *prev, struct tls_pair **out,
+		     uint32_t *n);
 void tls_client_ref(struct tls_client *tc);
 void tls_client_unref(struct tls_client *tc);
 
@@ -56,6 +80,7 @@ struct tls_up {
 	uint8_t want;              /* EV_READ / EV_WRITE the handshake waits for */
 	uint8_t rd_end;            /* 1 EOF, 2 error: returned at the next read */
 	uint32_t wpending;         /* as tls_conn.wpending */
+	bool rd_any;               /* some application data was read */
 };
 
 /* A session for a new connection on fd (NULL on OOM). */

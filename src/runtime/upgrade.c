@@ -141,5 +141,6 @@ int upgrade_switch(struct conn *c, const struct h1_response *resp, size_t head_l
 		c->wg = NULL;
 	}
 	c->rq = RQ_SEND;
-	return tunnel_start(c, 0);
+	/* A policy's timeout.http.connectionIdleTimeout, else [limits] idle_timeout. */
+	return tunnel_start(c, c->up->idle_timeout > 0 ? c->up->idle_timeout : 0);
 }

@@ -166,6 +166,14 @@ static void upstream_on_io(struct ev_loop *loop, ev_io *io, int revents)
 	upstream_close(u);
 }
 
+/* Past the idle timeout or the maximum age of the policy that last used it. */
+static bool upstream_expired(const struct upstream *u, ev_tstamp now)
+{
+	ev_tstamp idle = u->idle_timeout != 0 ? u->idle_timeout : UPOOL_IDLE_TIMEOUT;
+	return (idle > 0 && now - u->idle_since >= idle) ||
+	       (u->max_age > 0 && now - u->born >= u->max_age);
+}
+
 int upstream_get(struct worker *w, struct upool *p, struct conn *owner, bool fresh,
 		 struct upstream **out)
 {
@@ -176,13 +184,22 @@ int upstream_get_tls(struct worker *w, struct upool *p, struct conn *owner, bool
 		     struct tls_client *tls, struct upstream **out)
 {
 	struct upstream *u = fresh ? NULL : p->idle_head;
-	/* TLS and plain connections to one address never mix (nor TLS configs). */
-	while (u != NULL && (u->tls != NULL ? u->tls->tc : NULL) != tls)
-		u = u->next;
+	ev_tstamp now = ev_now(w->loop);
+	/* TLS and plain connections to one address never mix (nor TLS configs). One past
+	 * its policy's limits closes now rather than at the next sweep. */
+	while (u != NULL) {
+		struct upstream *next = u->next;
+		if (upstream_expired(u, now))
+			upstream_close(u);
+		else if ((u->tls != NULL ? u->tls->tc : NULL) == tls)
+			break;
+		u = next;
+	}
 	if (u != NULL) {
 		idle_unlink(u);
 		u->owner = owner;
 		u->reused = true;
+		u->idle_timeout = u->max_age = 0;  /* this request's policy sets them */
 		p->nactive++;
 		*out = u;
 		return 0;
@@ -221,6 +238,7 @@ int upstream_get_tls(struct worker *w, struct upool *p, struct conn *owner, bool
 	u->w = w;
 	u->pool = p;
 	u->owner = owner;
+	u->born = now;
 	ev_io_init(&u->io, upstream_on_io, fd, 0);
 	p->nactive++;
 	*out = u;
@@ -250,7 +268,9 @@ void upstream_release(struct upstream *u)
 {
 	struct upool *p = u->pool;
 	struct worker *w = u->w;
-	if (w->draining || p->nidle >= UPOOL_MAX_IDLE) {
+	/* maxConnectionDuration: never cuts a request, ends the connection after it. */
+	if (w->draining || p->nidle >= UPOOL_MAX_IDLE ||
+	    (u->max_age > 0 && ev_now(w->loop) - u->born >= u->max_age)) {
 		upstream_close(u);
 		return;
 	}
@@ -303,8 +323,12 @@ void upool_sweep(struct worker *w, ev_tstamp now)
 	struct upool_table *t = &w->pools;
 	for (uint32_t i = 0; i < t->nbuckets; i++) {
 		for (struct upool *p = t->buckets[i]; p != NULL; p = p->hnext) {
-			while (p->idle_tail != NULL && now - p->idle_tail->idle_since >= UPOOL_IDLE_TIMEOUT)
-				upstream_close(p->idle_tail);
+			/* Timeouts differ per connection (per policy): every one is looked at. */
+			for (struct upstream *u = p->idle_tail, *prev; u != NULL; u = prev) {
+				prev = u->prev;
+				if (upstream_expired(u, now))
+					upstream_close(u);
+			}
 		}
 	}
 	upool_free_unused(t);

@@ -37,6 +37,12 @@ struct upstream {
 	bool reused;               /* served a request before */
 	struct tls_up *tls;        /* owned: BackendTLSPolicy session (runtime/tls_upstream.h);
 				    * NULL = plain */
+	/* Limits of the BackendTrafficPolicy of the request that last used it (timeout.http),
+	 * set per attempt by runtime/balancer.c: */
+	ev_tstamp born;            /* when it was opened */
+	ev_tstamp idle_timeout;    /* seconds idle before it closes; 0 = UPOOL_IDLE_TIMEOUT,
+				    * < 0 = never (connectionIdleTimeout "0s") */
+	ev_tstamp max_age;         /* not reused once this old (seconds); 0 = no limit */
 };
 
 struct upool {
@@ -86,7 +92,8 @@ void upstream_watch(struct upstream *u, int events);
 void upstream_release(struct upstream *u);
 void upstream_close(struct upstream *u);
 
-/* Closes idle connections older than UPOOL_IDLE_TIMEOUT and frees unused pools. */
+/* Closes idle connections past their idle timeout (UPOOL_IDLE_TIMEOUT unless set) or
+ * their maximum age, and frees unused pools. */
 void upool_sweep(struct worker *w, ev_tstamp now);
 /* Closes every idle connection (draining). */
 void upool_close_idle(struct worker *w);

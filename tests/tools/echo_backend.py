@@ -28,7 +28,9 @@ Request header "X-Echo-Set-Header: Name:Value,Name2:Value2" adds response header
 Bodies of any size are read and hashed as they stream (Content-Length or chunked).
 
 Prints "READY <port>" (or "READY <path>" with --unix) on stdout once listening.
-With --tls-cert/--tls-key it speaks HTTPS (BackendTLSPolicy tests).
+With --tls-cert/--tls-key it speaks HTTPS (BackendTLSPolicy tests); --tls-client-ca
+also requires a client certificate signed by that CA, and every answer then carries
+"tls_peer_subject": the client certificate's subject ("CN=...").
 """
 
 import argparse
@@ -162,7 +164,18 @@ class EchoHandler(BaseHTTPRequestHandler):
             "body_sha256": digest.hexdigest(),
             "peer": peer,
             "conn_requests": self.conn_requests,
+            **self.peer_cert_fields(),
         }
+
+    def peer_cert_fields(self):
+        """{"tls_peer_subject": "CN=x,O=y"} when the client presented a certificate."""
+        getpeercert = getattr(self.connection, "getpeercert", None)
+        cert = getpeercert() if getpeercert else None
+        if not cert:
+            return {}
+        names = {"commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU"}
+        rdns = [names.get(k, k) + "=" + v for rdn in cert.get("subject", ()) for k, v in rdn]
+        return {"tls_peer_subject": ",".join(rdns)}
 
     def send_extra_headers(self):
         spec = self.headers.get("X-Echo-Set-Header")
@@ -313,6 +326,8 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true", help="log requests to stderr")
     ap.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this chain (and --tls-key)")
     ap.add_argument("--tls-key", metavar="PEM")
+    ap.add_argument("--tls-client-ca", metavar="PEM",
+                    help="require a client certificate signed by this CA (with --tls-cert)")
     args = ap.parse_args()
 
     if args.unix:
@@ -331,6 +346,9 @@ def main():
         import ssl
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls_client_ca:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(args.tls_client_ca)
         # The handshake happens in the handler's thread, at its first read.
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
     srv.echo_name = args.name
