@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # tests/bench/tls.sh: HTTPS side by side. gatewayd, nginx and HAProxy terminate TLS with
-# the same certificate in front of the same origin, and wrk measures, per certificate
+# the same certificate in front of the same origin, and measures, per certificate
 # kind (ECDSA P-256 and RSA 2048):
-#   handshake  full TLS handshakes/s: one request per connection (Connection: close;
-#              wrk does not resume sessions)
-#   ka-https   keep-alive requests/s over one TLS connection each
-# All three speak TLS 1.2 with ECDHE and AES-128-GCM here, so the comparison is of the
-# same work (gatewayd on Debian 12's mbedTLS 2.28 has no TLS 1.3).
+#   full-hs     full TLS handshakes/s: `openssl s_time -new` (never resumes), two
+#               clients at once; CPU µs per handshake is the figure to compare, since
+#               the clients share the 2 CPUs
+#   resumed-hs  handshakes/s with session tickets: wrk, one request per connection
+#               (Connection: close); wrk keeps the session and resumes it
+#   ka-https    keep-alive requests/s over one TLS connection each (wrk)
+# All three speak TLS 1.2 with ECDHE and AES-128-GCM here and issue session tickets,
+# so the comparison is of the same work (gatewayd on Debian 12's mbedTLS 2.28 has no
+# TLS 1.3).
 #
 #   GATEWAYD=/path/to/gatewayd tests/bench/tls.sh     # QUICK=1: 3 s per run, 1 round
 #
@@ -81,8 +85,7 @@ http {
         ssl_certificate_key $WORK/$k.key;
         ssl_protocols TLSv1.2;
         ssl_ciphers $CIPHERS;
-        ssl_session_cache off;
-        ssl_session_tickets off;
+        ssl_session_tickets on;
         location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; }
     }
 }
@@ -93,9 +96,8 @@ EOF
 global
     nbthread 1
     maxconn 4000
-    ssl-default-bind-options ssl-min-ver TLSv1.2 ssl-max-ver TLSv1.2 no-tls-tickets
+    ssl-default-bind-options ssl-min-ver TLSv1.2 ssl-max-ver TLSv1.2
     ssl-default-bind-ciphers $CIPHERS
-    tune.ssl.cachesize 0
 defaults
     mode http
     option http-keep-alive
@@ -197,11 +199,37 @@ measure() {
 		"$( ((S[errors] + S[non2xx])) && echo "  errors ${S[errors]}/${S[non2xx]}")")"
 }
 
+# measure_stime ROUND SCENARIO TARGET PID PORT: two `openssl s_time -new` clients
+measure_stime() {
+	local round=$1 sc=$2 t=$3 pid=$4 port=$5 raw c0 c1 rss n=0 secs=0 i out
+	raw=$OUT/raw/r$round-$sc-$t.txt
+	c0=$(cpu_ticks "$pid")
+	local pids=()
+	for i in 1 2; do
+		openssl s_time -connect 127.0.0.1:"$port" -new -time "$DURATION" -cipher "$CIPHERS" \
+			>"$raw.$i" 2>&1 &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	c1=$(cpu_ticks "$pid"); rss=$(rss_kb "$pid")
+	for i in 1 2; do
+		out=$(grep -m1 'connections in .* real seconds' "$raw.$i") || { log "  s_time failed: $raw.$i"; return; }
+		n=$((n + $(echo "$out" | awk '{print $1}')))
+		secs=$(echo "$out" | awk -v s="$secs" '{for (i = 1; i <= NF; i++) if ($(i+1) == "real") print (s > $i ? s : $i)}')
+	done
+	local dur_us; dur_us=$(awk -v s="$secs" 'BEGIN{printf "%d", s * 1e6}')
+	printf '%s\t%s\t%s\t1\t%s\t%s\t0\t0\t0\t0\t%s\t%s\n' "$round" "$sc" "$t" "$n" "$dur_us" \
+		$((c1 - c0)) "$rss" >>"$MEAS"
+	log "$(printf '  %-16s %-8s %8d handshakes/s  cpu %6.1f us/handshake' "$sc" "$t" \
+		$((n * 1000000 / (dur_us > 0 ? dur_us : 1))) \
+		"$(awk -v c=$((c1 - c0)) -v r="$n" -v hz="$HZ" 'BEGIN{print r ? c/hz/r*1e6 : 0}')")"
+}
+
 {
 	echo "date: $(date -Is)"
 	echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(uname -sr)"
 	echo "versions: $(nginx -v 2>&1 | cut -d' ' -f3), $(haproxy -v | head -1 | cut -d' ' -f1-3), $(openssl version | cut -d' ' -f1-2), $("$GATEWAYD" version 2>&1 | head -1)"
-	echo "params: duration=${DURATION}s repeats=$REPEATS conns=$CONNS handshake-conns=$HCONNS; TLS 1.2, $CIPHERS"
+	echo "params: duration=${DURATION}s repeats=$REPEATS conns=$CONNS resumed-handshake conns=$HCONNS, 2 s_time clients; TLS 1.2, $CIPHERS"
 	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$OUT/meta.txt"
 cat "$OUT/meta.txt" >&2
@@ -218,7 +246,8 @@ for ((round = 1; round <= REPEATS; round++)); do
 			start_target "$t" "$k"; pid=$TPID
 			ready "$url" "$pid" || { log "  $t ($k) did not start: $OUT/raw/$t.log"; stop "$t"; continue; }
 			wrk -t1 -c"$CONNS" -d1s "$url" >/dev/null 2>&1
-			measure "$round" "handshake-$k" "$t" "$pid" "$url" "$HCONNS" "Connection: close"
+			measure_stime "$round" "full-hs-$k" "$t" "$pid" "${PORT[$t]}"
+			measure "$round" "resumed-hs-$k" "$t" "$pid" "$url" "$HCONNS" "Connection: close"
 			measure "$round" "ka-https-$k" "$t" "$pid" "$url" "$CONNS"
 			stop "$t"
 		done
