@@ -7,24 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <mbedtls/sha256.h>
-#include <mbedtls/version.h>
-
 #include "base/arena.h"
+#include "base/sha256.h"
 #include "compile/compile.h"
 #include "gwapi/gwapi.h"
 #include "yaml/ydoc.h"
-
-/* mbedTLS 3 renamed the *_ret functions of 2.28 to the plain names. */
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-#define sha256_starts(c) mbedtls_sha256_starts((c), 0)
-#define sha256_update(c, p, n) mbedtls_sha256_update((c), (p), (n))
-#define sha256_finish(c, out) mbedtls_sha256_finish((c), (out))
-#else
-#define sha256_starts(c) mbedtls_sha256_starts_ret((c), 0)
-#define sha256_update(c, p, n) mbedtls_sha256_update_ret((c), (p), (n))
-#define sha256_finish(c, out) mbedtls_sha256_finish_ret((c), (out))
-#endif
 
 /* The path below config_dir, as hashed: moving the directory keeps the digest. */
 static const char *relative_path(const char *dir, const char *file)

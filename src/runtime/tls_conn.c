@@ -29,11 +29,10 @@
 /* Plaintext gathered from small iovecs into one record on the stack. */
 #define TLS_GATHER 16384
 
-static int tls_bio_send(void *ctx, const unsigned char *buf, size_t len)
+int tls_fd_send(int fd, const unsigned char *buf, size_t len)
 {
-	struct tls_conn *t = ctx;
 	for (;;) {
-		ssize_t n = send(t->c->fd, buf, len, MSG_NOSIGNAL);
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
 		if (n >= 0)
 			return (int)n;
 		if (errno == EINTR)
@@ -45,11 +44,10 @@ static int tls_bio_send(void *ctx, const unsigned char *buf, size_t len)
 	}
 }
 
-static int tls_bio_recv(void *ctx, unsigned char *buf, size_t len)
+int tls_fd_recv(int fd, unsigned char *buf, size_t len)
 {
-	struct tls_conn *t = ctx;
 	for (;;) {
-		ssize_t n = read(t->c->fd, buf, len);
+		ssize_t n = read(fd, buf, len);
 		if (n >= 0)
 			return (int)n;
 		if (errno == EINTR)
@@ -58,6 +56,16 @@ static int tls_bio_recv(void *ctx, unsigned char *buf, size_t len)
 			return MBEDTLS_ERR_SSL_WANT_READ;
 		return errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
 	}
+}
+
+static int tls_bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	return tls_fd_send(((struct tls_conn *)ctx)->c->fd, buf, len);
+}
+
+static int tls_bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+	return tls_fd_recv(((struct tls_conn *)ctx)->c->fd, buf, len);
 }
 
 int tls_conn_accept(struct conn *c)

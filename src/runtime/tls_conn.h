@@ -62,6 +62,11 @@ ssize_t tls_record_read(mbedtls_ssl_context *ssl, uint8_t *rd_end, void *buf, si
 ssize_t tls_record_writev(mbedtls_ssl_context *ssl, uint32_t *wpending, const struct iovec *iov,
 			  int n, const char *who);
 
+/* mbedTLS's send and receive callbacks on a non-blocking socket: EAGAIN becomes
+ * WANT_WRITE / WANT_READ, EINTR is retried. */
+int tls_fd_send(int fd, const unsigned char *buf, size_t len);
+int tls_fd_recv(int fd, unsigned char *buf, size_t len);
+
 /* Sends close_notify once (best effort, before a shutdown or close). */
 void tls_conn_notify(struct conn *c);
 /* From conn_close: close_notify, then frees c->tls (NULL afterwards). */

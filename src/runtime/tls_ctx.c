@@ -17,7 +17,6 @@
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>
-#include <mbedtls/sha256.h>
 #include <mbedtls/ssl_ciphersuites.h>
 #include <mbedtls/ssl_ticket.h>
 #include <mbedtls/version.h>
@@ -26,6 +25,7 @@
 #endif
 
 #include "base/log.h"
+#include "base/sha256.h"
 #include "runtime/generation.h"
 #include "runtime/listener.h"
 #include "runtime/tls_conn.h"
@@ -438,21 +438,11 @@ void tls_bind_unref(struct tls_bind *b)
 	free(b);
 }
 
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-#define sha_starts(c) mbedtls_sha256_starts((c), 0)
-#define sha_update(c, p, n) mbedtls_sha256_update((c), (const unsigned char *)(p), (n))
-#define sha_finish(c, out) mbedtls_sha256_finish((c), (out))
-#else
-#define sha_starts(c) mbedtls_sha256_starts_ret((c), 0)
-#define sha_update(c, p, n) mbedtls_sha256_update_ret((c), (const unsigned char *)(p), (n))
-#define sha_finish(c, out) mbedtls_sha256_finish_ret((c), (out))
-#endif
-
 static void sha_str(mbedtls_sha256_context *s, const struct img_header *img, struct img_str str)
 {
 	uint32_t len = str.len;
-	sha_update(s, &len, sizeof len);
-	sha_update(s, img_str_ptr(img, str), len);
+	sha256_update(s, &len, sizeof len);
+	sha256_update(s, img_str_ptr(img, str), len);
 }
 
 /* Everything a bind's context is made of, so that an unchanged one is reused. */
@@ -461,13 +451,13 @@ static void bind_digest(const struct generation *g, const struct img_bind *ib, u
 	const struct img_header *img = g->img;
 	mbedtls_sha256_context s;
 	mbedtls_sha256_init(&s);
-	sha_starts(&s);
-	sha_update(&s, ib, offsetof(struct img_bind, listeners));
+	sha256_starts(&s);
+	sha256_update(&s, ib, offsetof(struct img_bind, listeners));
 	for (uint32_t i = 0; i < ib->listeners.count; i++) {
 		uint32_t li = IMG_ARRAY(img, ib->listeners, uint32_t)[i];
 		const struct img_listener *l = &g->listeners[li];
 		uint8_t fixed[4] = {l->host_kind, l->tls_min_version, l->client_validation, 0};
-		sha_update(&s, fixed, sizeof fixed);
+		sha256_update(&s, fixed, sizeof fixed);
 		sha_str(&s, img, l->gateway);
 		sha_str(&s, img, l->name);
 		sha_str(&s, img, l->host);
@@ -479,9 +469,9 @@ static void bind_digest(const struct generation *g, const struct img_bind *ib, u
 			sha_str(&s, img, certs[k].cert_pem);
 			sha_str(&s, img, certs[k].key_pem);
 		}
-		sha_update(&s, "|", 1);
+		sha256_update(&s, "|", 1);
 	}
-	sha_finish(&s, out);
+	sha256_finish(&s, out);
 	mbedtls_sha256_free(&s);
 }
 

@@ -17,10 +17,10 @@
 
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
-#include <mbedtls/sha256.h>
 #include <mbedtls/version.h>
 
 #include "base/log.h"
+#include "base/sha256.h"
 #include "runtime/generation.h"
 #include "runtime/tls_conn.h"
 #include "runtime/tls_ctx.h"
@@ -52,20 +52,10 @@ void tls_client_unref(struct tls_client *tc)
 	free(tc);
 }
 
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-#define sha_starts(c) mbedtls_sha256_starts((c), 0)
-#define sha_update(c, p, n) mbedtls_sha256_update((c), (const unsigned char *)(p), (n))
-#define sha_finish(c, out) mbedtls_sha256_finish((c), (out))
-#else
-#define sha_starts(c) mbedtls_sha256_starts_ret((c), 0)
-#define sha_update(c, p, n) mbedtls_sha256_update_ret((c), (const unsigned char *)(p), (n))
-#define sha_finish(c, out) mbedtls_sha256_finish_ret((c), (out))
-#endif
-
 static void sha_str(mbedtls_sha256_context *s, const char *p, uint32_t len)
 {
-	sha_update(s, &len, sizeof len);
-	sha_update(s, p, len);
+	sha256_update(s, &len, sizeof len);
+	sha256_update(s, p, len);
 }
 
 static void client_digest(const struct img_header *img, const struct img_backend_tls *bt,
@@ -73,11 +63,11 @@ static void client_digest(const struct img_header *img, const struct img_backend
 {
 	mbedtls_sha256_context s;
 	mbedtls_sha256_init(&s);
-	sha_starts(&s);
+	sha256_starts(&s);
 	sha_str(&s, img_str_ptr(img, bt->policy), bt->policy.len);
 	sha_str(&s, img_str_ptr(img, bt->sni), bt->sni.len);
 	sha_str(&s, img_str_ptr(img, bt->ca_pem), bt->ca_pem.len);
-	sha_update(&s, &bt->flags, sizeof bt->flags);
+	sha256_update(&s, &bt->flags, sizeof bt->flags);
 	const struct img_str *san = IMG_ARRAY(img, bt->san, struct img_str);
 	for (uint32_t i = 0; i < bt->san.count; i++)
 		sha_str(&s, img_str_ptr(img, san[i]), san[i].len);
@@ -86,7 +76,7 @@ static void client_digest(const struct img_header *img, const struct img_backend
 		sha_str(&s, img_str_ptr(img, own->cert_pem), own->cert_pem.len);
 		sha_str(&s, img_str_ptr(img, own->key_pem), own->key_pem.len);
 	}
-	sha_finish(&s, out);
+	sha256_finish(&s, out);
 	mbedtls_sha256_free(&s);
 }
 
@@ -339,33 +329,12 @@ int tls_client_pairs(const struct generation *g, const struct tls_gen *prev, str
 
 static int up_send(void *ctx, const unsigned char *buf, size_t len)
 {
-	struct tls_up *t = ctx;
-	for (;;) {
-		ssize_t n = send(t->fd, buf, len, MSG_NOSIGNAL);
-		if (n >= 0)
-			return (int)n;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return MBEDTLS_ERR_SSL_WANT_WRITE;
-		return errno == EPIPE || errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET
-							     : MBEDTLS_ERR_NET_SEND_FAILED;
-	}
+	return tls_fd_send(((struct tls_up *)ctx)->fd, buf, len);
 }
 
 static int up_recv(void *ctx, unsigned char *buf, size_t len)
 {
-	struct tls_up *t = ctx;
-	for (;;) {
-		ssize_t n = read(t->fd, buf, len);
-		if (n >= 0)
-			return (int)n;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return MBEDTLS_ERR_SSL_WANT_READ;
-		return errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
-	}
+	return tls_fd_recv(((struct tls_up *)ctx)->fd, buf, len);
 }
 
 struct tls_up *tls_up_new(struct tls_client *tc, int fd)
