@@ -144,9 +144,14 @@ void decode_listenerset(struct dctx *c, const struct ynode *spec, struct gw_list
 void decode_l4route(struct dctx *c, const struct ynode *spec, struct gw_httproute *r);
 /* A route's spec.parentRefs (decode_httproute.c), with the CEL rules across them. */
 void decode_parent_refs(struct dctx *c, const struct ynode *seq, struct gw_httproute *r);
+/* A BackendRef's group, kind, name, namespace, port and weight from v[0..5] (the
+ * first six entries of the caller's field table, in that order), with defaults and
+ * the CEL rule that a core Service needs its port. */
+void decode_backend_ref_fields(struct dctx *c, const struct ynode *n, const char *path,
+			       const struct dval *v, struct gw_backend_ref *br);
 /* BackendTrafficPolicy (decode_policy.c); spec NULL reports the missing spec. */
 void decode_btpolicy(struct dctx *c, const struct ynode *spec, struct gw_btpolicy *p);
-/* TLS (tls-cp). Secret and ConfigMap have no spec: their fields sit at the top
+/* TLS. Secret and ConfigMap have no spec: their fields sit at the top
  * (decode_secret.c). BackendTLSPolicy (decode_backendtls.c). A listener's tls stanza
  * into l->tls, after decode_gateway.c checked its shape, and a Gateway's spec.tls
  * (decode_tls.c). */

@@ -304,16 +304,16 @@ static void decode_match(struct dctx *c, const struct ynode *n, const char *path
 
 /* ---- backendRefs ---- */
 
-static void decode_backend_ref(struct dctx *c, const struct ynode *n, const char *path,
-			       struct gw_backend_ref *br, struct decode_filter_summary *sum)
+/* BackendRef minus filters, from the first six fields of a field table that starts
+ * like backend_ref_fields (group, kind, name, namespace, port, weight). */
+void decode_backend_ref_fields(struct dctx *c, const struct ynode *n, const char *path,
+			       const struct dval *v, struct gw_backend_ref *br)
 {
-	struct dval v[7];
 	br->group = "";
 	br->kind = "Service";
 	br->ns = c->ns;
 	br->weight = 1;
 	br->pos = decode_pos(n);
-	DECODE_FIELDS(c, n, path, backend_ref_fields, v);
 	if (v[0].val && decode_group_name(c, v[0].val, decode_path(c, path, "group")))
 		br->group = v[0].val->scalar;
 	if (v[1].val && decode_kind_name(c, v[1].val, decode_path(c, path, "kind")))
@@ -331,6 +331,14 @@ static void decode_backend_ref(struct dctx *c, const struct ynode *n, const char
 	if (n->kind == YNODE_MAP && !br->group[0] && !strcmp(br->kind, "Service") &&
 	    (!port || ynode_is_null(port)))
 		decode_error(c, n, path, "must have port for Service reference");
+}
+
+static void decode_backend_ref(struct dctx *c, const struct ynode *n, const char *path,
+			       struct gw_backend_ref *br, struct decode_filter_summary *sum)
+{
+	struct dval v[7];
+	DECODE_FIELDS(c, n, path, backend_ref_fields, v);
+	decode_backend_ref_fields(c, n, path, v, br);
 	if (v[6].val)
 		decode_filters(c, v[6].val, decode_path(c, path, "filters"), &br->filters, &br->nfilters, sum);
 }

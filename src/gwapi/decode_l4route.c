@@ -60,29 +60,8 @@ static bool is_legacy(const char *api_version)
 static void decode_ref(struct dctx *c, const struct ynode *n, const char *path, struct gw_backend_ref *br)
 {
 	struct dval v[6];
-	br->group = "";
-	br->kind = "Service";
-	br->ns = c->ns;
-	br->weight = 1;
-	br->pos = decode_pos(n);
 	DECODE_FIELDS(c, n, path, backend_ref_fields, v);
-	if (v[0].val && decode_group_name(c, v[0].val, decode_path(c, path, "group")))
-		br->group = v[0].val->scalar;
-	if (v[1].val && decode_kind_name(c, v[1].val, decode_path(c, path, "kind")))
-		br->kind = v[1].val->scalar;
-	if (v[2].val)
-		br->name = v[2].val->scalar;
-	if (v[3].val && decode_dns_label(c, v[3].val, decode_path(c, path, "namespace")))
-		br->ns = v[3].val->scalar;
-	if (v[4].val)
-		br->port = (uint16_t)decode_int_value(v[4].val);
-	if (v[5].val)
-		br->weight = (uint32_t)decode_int_value(v[5].val);
-	/* BackendObjectReference CEL: a core Service needs its port */
-	const struct ynode *port = ynode_get(n, "port");
-	if (n->kind == YNODE_MAP && !br->group[0] && !strcmp(br->kind, "Service") &&
-	    (!port || ynode_is_null(port)))
-		decode_error(c, n, path, "must have port for Service reference");
+	decode_backend_ref_fields(c, n, path, v, br);
 }
 
 /* The rules, merged into r->rules[0]. v1: exactly one rule with 1..16 backendRefs. */
