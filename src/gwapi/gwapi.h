@@ -119,7 +119,7 @@ struct gw_listener {
 	bool tls_passthrough;        /* tls.mode is Passthrough (TLS listeners; TLSRoute) */
 	struct gw_pos pos;
 	struct gw_listener_status status;
-	struct gw_listener_tls *tls; /* the tls stanza, NULL when absent (tls-cp) */
+	struct gw_listener_tls *tls; /* the tls stanza, NULL when absent */
 };
 
 struct gw_address {
@@ -142,7 +142,7 @@ struct gw_gateway {
 	bool is_ours;                /* its class is ours */
 	struct gw_conditions conditions;
 	int32_t attached_listener_sets; /* ListenerSets attached and Accepted */
-	struct gw_gateway_tls *tls;  /* spec.tls, NULL when absent (tls-cp) */
+	struct gw_gateway_tls *tls;  /* spec.tls, NULL when absent */
 };
 
 /* ---- ListenerSet (gateway.networking.k8s.io/v1, GATEWAY-API.md §2.5) ---- */
@@ -329,7 +329,7 @@ struct gw_backend {
 	size_t nendpoints;
 	/* status */
 	struct gw_conditions conditions;
-	const struct gw_backendtlspolicy *tls_policy; /* BackendTLSPolicy in force, or NULL (tls-cp) */
+	const struct gw_backendtlspolicy *tls_policy; /* BackendTLSPolicy in force, or NULL */
 };
 
 /* ---- Service (v1) and EndpointSlice (discovery.k8s.io/v1): a Service named the
