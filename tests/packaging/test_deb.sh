@@ -107,14 +107,14 @@ ok "dpkg -i"
 for f in /usr/sbin/gatewayd /etc/gatewayd/gatewayd.conf /etc/gatewayd/conf.d/example.yaml \
 	/usr/lib/sysusers.d/gatewayd.conf /usr/lib/tmpfiles.d/gatewayd.conf \
 	/usr/share/man/man8/gatewayd.8.gz /usr/share/man/man5/gatewayd.conf.5.gz \
-	/usr/share/man/man5/gatewayd-resources.5.gz; do
+	/usr/share/man/man5/gatewayd-resources.5.gz /etc/logrotate.d/gatewayd; do
 	[ -f "$f" ] || fail "$f is not installed"
 done
 unit=$(dpkg -L gatewayd | grep '/systemd/system/gatewayd.service$')
 [ -n "$unit" ] && grep -q '^ExecReload=/usr/sbin/gatewayd ' "$unit" || fail "no gatewayd.service with ExecReload"
 [ -x /usr/sbin/gatewayd ] || fail "/usr/sbin/gatewayd is not executable"
 conffiles=$(dpkg-query -W -f='${Conffiles}\n' gatewayd)
-for f in /etc/gatewayd/gatewayd.conf /etc/gatewayd/conf.d/example.yaml; do
+for f in /etc/gatewayd/gatewayd.conf /etc/gatewayd/conf.d/example.yaml /etc/logrotate.d/gatewayd; do
 	echo "$conffiles" | grep -q " $f " || fail "$f is not a conffile"
 done
 getent passwd gatewayd >/dev/null || fail "the gatewayd user was not created"

@@ -38,7 +38,8 @@ rpm=$(find "$top/RPMS" -name 'gatewayd-[0-9]*.rpm' | head -n 1)
 echo "built $(basename "$rpm")"
 
 files=$(rpm -qpl "$rpm" 2>/dev/null) || fail "rpm -qpl $rpm"
-for f in /usr/sbin/gatewayd /etc/gatewayd/gatewayd.conf /etc/gatewayd/conf.d/example.yaml; do
+for f in /usr/sbin/gatewayd /etc/gatewayd/gatewayd.conf /etc/gatewayd/conf.d/example.yaml \
+	/etc/logrotate.d/gatewayd; do
 	echo "$files" | grep -qx "$f" || fail "$f missing from the package"
 done
 echo "$files" | grep -q '/gatewayd\.service$' || fail "systemd unit missing"
@@ -48,5 +49,6 @@ for m in gatewayd.8 gatewayd.conf.5 gatewayd-resources.5; do
 done
 configs=$(rpm -qpc "$rpm" 2>/dev/null)
 echo "$configs" | grep -qx /etc/gatewayd/gatewayd.conf || fail "gatewayd.conf is not a %config file"
+echo "$configs" | grep -qx /etc/logrotate.d/gatewayd || fail "the logrotate file is not a %config file"
 echo "ok: $(echo "$files" | wc -l) files, configuration files: $(echo "$configs" | tr '\n' ' ')"
 exit 0
