@@ -446,13 +446,8 @@ static struct gw_info *info_of(struct gw_info *infos, size_t n, const struct gw_
 	return NULL;
 }
 
-/* ListenerSet precedence: the older first (creationTimestamp, compared as text, which
- * orders the usual UTC "...Z" form; a set with one before a set without), then load
- * order, then namespace/name. */
-static int set_cmp(const void *x, const void *y)
+int resolve_meta_age_cmp(const struct gw_meta *a, const struct gw_meta *b)
 {
-	const struct gw_meta *a = &(*(struct gw_listenerset *const *)x)->meta;
-	const struct gw_meta *b = &(*(struct gw_listenerset *const *)y)->meta;
 	if (!a->creation_timestamp != !b->creation_timestamp)
 		return a->creation_timestamp ? -1 : 1;
 	int c = a->creation_timestamp ? strcmp(a->creation_timestamp, b->creation_timestamp) : 0;
@@ -463,6 +458,13 @@ static int set_cmp(const void *x, const void *y)
 	if ((c = strcmp(a->ns, b->ns)) != 0)
 		return c;
 	return strcmp(a->name, b->name);
+}
+
+/* ListenerSet precedence: the older first. */
+static int set_cmp(const void *x, const void *y)
+{
+	return resolve_meta_age_cmp(&(*(struct gw_listenerset *const *)x)->meta,
+				    &(*(struct gw_listenerset *const *)y)->meta);
 }
 
 static void set_pending(struct gw_listenerset *s)

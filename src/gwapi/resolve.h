@@ -16,6 +16,11 @@
 void resolve_warn(struct diag_list *dl, const struct gw_meta *meta, const struct gw_pos *pos,
 		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Age order of two objects: the older first (creationTimestamp, compared as text,
+ * which orders the usual UTC "...Z" form; one with a timestamp before one without),
+ * then load order, then namespace/name. For qsort-style comparators. */
+int resolve_meta_age_cmp(const struct gw_meta *a, const struct gw_meta *b);
+
 /* "ns/name", or "name" for cluster-scoped objects; in the arena. */
 const char *resolve_object_name(struct arena *a, const struct gw_meta *meta);
 

@@ -90,20 +90,11 @@ static bool same_target(const struct gw_btls_target *x, const struct gw_btls_tar
 	return !strcmp(x->section_name, y->section_name);
 }
 
+/* The older policy wins a conflict. */
 static int policy_cmp(const void *x, const void *y)
 {
-	const struct gw_meta *a = &(*(struct gw_backendtlspolicy *const *)x)->meta;
-	const struct gw_meta *b = &(*(struct gw_backendtlspolicy *const *)y)->meta;
-	if (!a->creation_timestamp != !b->creation_timestamp)
-		return a->creation_timestamp ? -1 : 1;
-	int c = a->creation_timestamp ? strcmp(a->creation_timestamp, b->creation_timestamp) : 0;
-	if (c)
-		return c;
-	if (a->load_order != b->load_order)
-		return a->load_order < b->load_order ? -1 : 1;
-	if ((c = strcmp(a->ns, b->ns)) != 0)
-		return c;
-	return strcmp(a->name, b->name);
+	return resolve_meta_age_cmp(&(*(struct gw_backendtlspolicy *const *)x)->meta,
+				    &(*(struct gw_backendtlspolicy *const *)y)->meta);
 }
 
 /* Per target: why it does not apply (NULL: it applies). */
