@@ -190,6 +190,11 @@ void conn_touch(struct conn *c);   /* progress: push the inactivity deadline */
 /* conn_proxy.c: makes c->hout hold at least size bytes (its content is dropped).
  * Returns 0, or -1 when no buffer could be had. */
 int proxy_hout_reserve(struct conn *c, size_t size);
+/* One writev to the client of the pending response head (hout) and the body bytes
+ * uin[ufwd..body_end); advances both and counts bytes_out. Returns 1 when bytes
+ * went out (client_wr cleared after a short write), 0 when the socket is full or
+ * nothing was pending, -1 on an error (errno; the caller closes). */
+int proxy_write_client(struct conn *c, uint32_t body_end);
 int proxy_start(struct conn *c, struct upool *pool);
 int proxy_run(struct conn *c);
 int proxy_timeout(struct conn *c);

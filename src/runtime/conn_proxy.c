@@ -42,6 +42,45 @@ static ssize_t send_iov(int fd, struct iovec *iov, int n)
 	return sendmsg(fd, &m, MSG_NOSIGNAL);
 }
 
+int proxy_write_client(struct conn *c, uint32_t body_end)
+{
+	for (;;) {
+		struct iovec iov[2];
+		int n = 0;
+		size_t total = 0, h = 0;
+		if (!c->hout_is_req && c->hout_off < c->hout_len) {
+			iov[n].iov_base = c->hout + c->hout_off;
+			h = iov[n].iov_len = c->hout_len - c->hout_off;
+			total += iov[n++].iov_len;
+		}
+		if (c->ufwd < body_end) {
+			iov[n].iov_base = c->uin + c->ufwd;
+			iov[n].iov_len = body_end - c->ufwd;
+			total += iov[n++].iov_len;
+		}
+		if (n == 0)
+			return 0;
+		ssize_t k = cio_writev(c, iov, n);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				c->client_wr = false;
+				return 0;
+			}
+			return -1;
+		}
+		size_t left = (size_t)k;
+		h = h < left ? h : left;
+		c->hout_off += (uint32_t)h;
+		c->ufwd += (uint32_t)(left - h);
+		c->log.bytes_out += (uint64_t)k;
+		if ((size_t)k < total)
+			c->client_wr = false;
+		return 1;
+	}
+}
+
 static bool req_head_pending(const struct conn *c)
 {
 	return c->hout_is_req && c->hout_off < c->hout_len && c->rq != RQ_STOPPED;
@@ -490,41 +529,17 @@ static int pump_response(struct conn *c, int *budget)
 		if (conn_client_out_pending(c)) {
 			if (!c->client_wr || *budget <= 0)
 				break;
-			struct iovec iov[2];
-			int n = 0;
-			size_t total = 0, h = 0;
-			if (!c->hout_is_req && c->hout_off < c->hout_len) {
-				iov[n].iov_base = c->hout + c->hout_off;
-				h = iov[n].iov_len = c->hout_len - c->hout_off;
-				total += iov[n++].iov_len;
-			}
-			if (c->ufwd < c->uscan) {
-				iov[n].iov_base = c->uin + c->ufwd;
-				iov[n].iov_len = c->uscan - c->ufwd;
-				total += iov[n++].iov_len;
-			}
-			ssize_t k = cio_writev(c, iov, n);
-			if (k < 0) {
-				if (errno == EINTR)
-					continue;
-				if (errno == EAGAIN || errno == EWOULDBLOCK) {
-					c->client_wr = false;
-					break;
-				}
+			int r = proxy_write_client(c, c->uscan);
+			if (r < 0) {
 				conn_close(c, "client write error");
 				return -1;
 			}
-			size_t left = (size_t)k;
-			h = h < left ? h : left;
-			c->hout_off += (uint32_t)h;
-			c->ufwd += (uint32_t)(left - h);
-			c->log.bytes_out += (uint64_t)k;
+			if (r == 0)
+				break;
 			progress = 1;
 			--*budget;
-			if ((size_t)k < total) {
-				c->client_wr = false;
+			if (!c->client_wr)
 				break;
-			}
 			continue;
 		}
 		if (c->rs == RS_DONE)

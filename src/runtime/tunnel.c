@@ -177,36 +177,12 @@ static int tunnel_pump_down(struct conn *c, int *budget)
 	int progress = 0;
 	for (;;) {
 		if (tunnel_out_pending(c) && c->client_wr && *budget > 0) {
-			struct iovec iov[2];
-			int n = 0;
-			size_t total = 0, h = 0;
-			if (!c->hout_is_req && c->hout_off < c->hout_len) {
-				iov[n].iov_base = c->hout + c->hout_off;
-				h = iov[n].iov_len = c->hout_len - c->hout_off;
-				total += iov[n++].iov_len;
+			int r = proxy_write_client(c, c->uin_end);
+			if (r < 0) {
+				conn_close(c, "tunnel: client write error");
+				return -1;
 			}
-			if (c->ufwd < c->uin_end) {
-				iov[n].iov_base = c->uin + c->ufwd;
-				iov[n].iov_len = c->uin_end - c->ufwd;
-				total += iov[n++].iov_len;
-			}
-			ssize_t k = cio_writev(c, iov, n);
-			if (k < 0) {
-				if (errno == EINTR)
-					continue;
-				if (errno != EAGAIN && errno != EWOULDBLOCK) {
-					conn_close(c, "tunnel: client write error");
-					return -1;
-				}
-				c->client_wr = false;
-			} else {
-				size_t left = (size_t)k;
-				h = h < left ? h : left;
-				c->hout_off += (uint32_t)h;
-				c->ufwd += (uint32_t)(left - h);
-				c->log.bytes_out += (uint64_t)k;
-				if ((size_t)k < total)
-					c->client_wr = false;
+			if (r > 0) {
 				progress = 1;
 				--*budget;
 			}
