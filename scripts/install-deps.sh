@@ -18,6 +18,8 @@ libinih-dev
 libmbedtls-dev
 libpcre2-dev
 libc-ares-dev
+libnghttp2-dev
+nghttp2-client
 libcmocka-dev
 clang
 curl

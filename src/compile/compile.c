@@ -61,6 +61,7 @@ static void compile_backends(struct cctx *c)
 		ib->name = strtab_add(&c->st, arena_printf(&c->a, "%s/%s/%s", b->meta.kind, b->meta.ns, b->meta.name));
 		ib->endpoints.off = (uint32_t)c->endpoints.n;
 		ib->tls = compile_tls_backend(c, b); /* BackendTLSPolicy, or IMG_NONE */
+		ib->app_protocol = b->app_protocol == GW_APP_H2C ? IMG_APP_H2C : IMG_APP_HTTP1;
 		for (size_t j = 0; j < b->nendpoints; j++) {
 			const struct gw_endpoint *ep = &b->endpoints[j];
 			struct img_endpoint ie;

@@ -135,10 +135,17 @@ void decode_backend(struct dctx *c, const struct ynode *spec, struct gw_backend 
 		const struct ynode *seq = v[2].val;
 		for (size_t i = 0; i < seq->count; i++) {
 			const char *ip = decode_path_index(c, "spec.appProtocols", i);
-			if (decode_check(c, seq->items[i], ip, DT_STR, 0, 0))
-				decode_enum(c, seq->items[i], ip, app_protocols, 3);
+			if (!decode_check(c, seq->items[i], ip, DT_STR, 0, 0))
+				continue;
+			/* ws is an Upgrade over HTTP/1.1, which every backend gets; wss would
+			 * need TLS to the Backend, which is not supported (spec.tls) */
+			int t = decode_enum(c, seq->items[i], ip, app_protocols, 3);
+			if (t == 0)
+				b->app_protocol = GW_APP_H2C;
+			else if (t == 2)
+				decode_error(c, seq->items[i], ip, "\"%s\" is not supported (no TLS to Backends)",
+					     app_protocols[2]);
 		}
-		decode_unsupported(c, &v[2], "spec", "appProtocols");
 	}
 	/* fallback: false is the default and changes nothing */
 	if (v[3].val && dval_bool(&v[3], false))

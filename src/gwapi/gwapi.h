@@ -323,10 +323,14 @@ struct gw_endpoint {
 	struct gw_pos pos;
 };
 
+/* What gatewayd speaks to a backend (GEP-1911 appProtocol). */
+enum gw_app_protocol { GW_APP_HTTP1 = 0, GW_APP_H2C };
+
 struct gw_backend {
 	struct gw_meta meta;
 	struct gw_endpoint *endpoints;
 	size_t nendpoints;
+	enum gw_app_protocol app_protocol; /* kubernetes.io/h2c, gateway.envoyproxy.io/h2c */
 	/* status */
 	struct gw_conditions conditions;
 	const struct gw_backendtlspolicy *tls_policy; /* BackendTLSPolicy in force, or NULL */

@@ -118,6 +118,8 @@ static struct gw_backend *service_backend(struct arena *a, struct gw_model *m, c
 	struct gw_backend *b = arena_alloc(a, sizeof *b);
 	b->meta = s->meta;
 	b->meta.name = name;
+	if (sp->app_protocol != NULL && !strcmp(sp->app_protocol, "kubernetes.io/h2c"))
+		b->app_protocol = GW_APP_H2C;
 	size_t nslices = 0;
 	for (size_t i = 0; i < m->nendpointslices; i++) {
 		const struct gw_endpointslice *es = m->endpointslices[i];
@@ -143,13 +145,13 @@ static struct gw_backend *service_backend(struct arena *a, struct gw_model *m, c
 	return b;
 }
 
-/* GEP-1911: what gatewayd can speak to a backend today is HTTP/1.1 in clear. */
-/* HTTP/1.1, and WebSocket (GEP-1911 kubernetes.io/ws: an Upgrade over HTTP/1.1,
- * which the proxy tunnels). h2c and wss would need HTTP/2 or implicit TLS. */
+/* GEP-1911: HTTP/1.1, WebSocket (kubernetes.io/ws: an Upgrade over HTTP/1.1, which
+ * the proxy tunnels) and HTTP/2 with prior knowledge (kubernetes.io/h2c). wss would
+ * need implicit TLS. */
 static bool app_protocol_supported(const char *p)
 {
 	return !p || !strcasecmp(p, "http") || !strcmp(p, "kubernetes.io/http") ||
-	       !strcmp(p, "kubernetes.io/ws");
+	       !strcmp(p, "kubernetes.io/ws") || !strcmp(p, "kubernetes.io/h2c");
 }
 
 /* Resolves one ref; returns NULL, or the failing reason with *msg set. */
@@ -207,7 +209,7 @@ static const char *resolve_ref(struct arena *a, struct gw_model *m, const struct
 	/* layer-4 routes pass bytes through: the backend's protocol is not ours to speak */
 	if (!attach_l4_route(r) && !app_protocol_supported(sp->app_protocol)) {
 		*msg = arena_printf(a, "Service \"%s\" port %u: appProtocol \"%s\" is not supported "
-				    "(gatewayd speaks HTTP/1.1 to backends)", shown, (unsigned)br->port,
+				    "(gatewayd speaks HTTP/1.1, WebSocket and h2c to backends)", shown, (unsigned)br->port,
 				    sp->app_protocol);
 		return "UnsupportedProtocol";
 	}

@@ -25,6 +25,7 @@
 #include "runtime/tls_upstream.h"
 #include "runtime/upgrade.h"
 #include "runtime/upstream.h"
+#include "runtime/upstream_io.h"
 #include "runtime/worker.h"
 
 /* Reads and writes per direction one connection may do per event before the loop
@@ -32,15 +33,6 @@
  * on one big transfer). Only system calls count: parsing and scanning go on, and
  * the level-triggered watchers bring the connection back at once. */
 #define PROXY_IO_BUDGET 32
-
-static ssize_t send_iov(int fd, struct iovec *iov, int n)
-{
-	struct msghdr m;
-	memset(&m, 0, sizeof m);
-	m.msg_iov = iov;
-	m.msg_iovlen = (size_t)n;
-	return sendmsg(fd, &m, MSG_NOSIGNAL);
-}
 
 int proxy_write_client(struct conn *c, uint32_t body_end)
 {
@@ -105,7 +97,10 @@ static int proxy_connect(struct conn *c, bool fresh)
 		c->log.error = "backend TLS not available";
 		return conn_reply(c, 502, "upstream connect error\n", false);
 	}
-	int r = upstream_get_tls(c->w, c->pool, c, fresh, tls, &u);
+	/* GEP-1911 kubernetes.io/h2c: HTTP/2 with prior knowledge (over TLS the backend
+	 * is spoken to in HTTP/1.1: gatewayd offers no ALPN h2 to backends) */
+	bool h2 = tls == NULL && c->log.backend != NULL && c->log.backend->app_protocol == IMG_APP_H2C;
+	int r = upstream_get_tls(c->w, c->pool, c, fresh, tls, h2, &u);
 	if (r < 0) {
 		if (retry_on_failure(c, "upstream connect error"))
 			return 1;
@@ -198,7 +193,7 @@ int proxy_up_events(const struct conn *c)
 	if (c->rs != RS_DONE && !req_head_pending(c) && !conn_client_out_pending(c) &&
 	    (c->uin == NULL || c->uin_end < c->uin_cap))
 		ev |= EV_READ;
-	return ev;
+	return c->up != NULL && c->up->h2 != NULL ? h2_up_events(c->up, ev) : ev;
 }
 
 /* The backend failed before sending any byte of a response (EOF, reset, broken pipe).
@@ -324,8 +319,7 @@ static int pump_request(struct conn *c, int *budget)
 				total += iov[n++].iov_len;
 			}
 			if (n > 0 && c->up_wr && *budget > 0) {
-				ssize_t k = c->up->tls != NULL ? tls_up_writev(c->up, iov, n)
-						: send_iov(c->up->fd, iov, n);
+				ssize_t k = uio_writev(c->up, iov, n);
 				if (k < 0) {
 					if (errno == EINTR)
 						continue;
@@ -597,8 +591,7 @@ static int pump_response(struct conn *c, int *budget)
 			}
 		}
 		size_t space = c->uin_cap - c->uin_end;
-		ssize_t n = c->up->tls != NULL ? tls_up_read(c->up, c->uin + c->uin_end, space)
-			  : read(c->up->fd, c->uin + c->uin_end, space);
+		ssize_t n = uio_read(c->up, c->uin + c->uin_end, space);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -619,7 +612,7 @@ static int pump_response(struct conn *c, int *budget)
 			progress = 1;
 			continue;
 		}
-		if ((size_t)n < space && (c->up->tls == NULL || tls_up_drained(c->up)))
+		if ((size_t)n < space && uio_drained(c->up))
 			c->up_rd = false;
 		c->uin_end += (uint32_t)n;
 		c->resp_byte = true;
@@ -706,7 +699,9 @@ void conn_on_upstream_io(struct conn *c, int revents)
 	} else {
 		if (revents & EV_READ)
 			c->up_rd = true;
-		if (revents & EV_WRITE)
+		/* HTTP/2: a request body blocked by the flow-control window waits for the
+		 * backend's WINDOW_UPDATE, which comes as input */
+		if ((revents & EV_WRITE) || (c->up->h2 != NULL && (revents & EV_READ)))
 			c->up_wr = true;
 	}
 	conn_run(c);

@@ -258,7 +258,21 @@ size_t h1_write_response_more(char *buf, size_t cap, const struct h1_response *r
 const char *h1_reason(int status)
 {
 	switch (status) {
+	case 100: return "Continue";
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 206: return "Partial Content";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 304: return "Not Modified";
+	case 307: return "Temporary Redirect";
+	case 308: return "Permanent Redirect";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
@@ -267,6 +281,7 @@ const char *h1_reason(int status)
 	case 414: return "URI Too Long";
 	case 417: return "Expectation Failed";
 	case 421: return "Misdirected Request";
+	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
@@ -274,7 +289,9 @@ const char *h1_reason(int status)
 	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";
 	case 505: return "HTTP Version Not Supported";
-	default: return status < 500 ? "Bad Request" : "Internal Server Error";
+	default:
+		/* the phrase is optional (RFC 9112 §4): none for other codes below 400 */
+		return status < 400 ? "" : status < 500 ? "Bad Request" : "Internal Server Error";
 	}
 }
 

@@ -56,7 +56,8 @@ size_t h1_write_response_more(char *out, size_t cap, const struct h1_response *r
 size_t h1_write_error(char *out, size_t cap, int status, const char *body,
 		      enum h1_conn_field conn, bool head_only);
 
-/* Reason phrase of a status code gatewayd generates. */
+/* Reason phrase of a status code gatewayd generates, or of one it translates from
+ * HTTP/2 (which carries none). */
 const char *h1_reason(int status);
 
 #endif

@@ -15,8 +15,7 @@
 #include <unistd.h>
 
 #include "runtime/tls_conn.h"
-#include "runtime/tls_upstream.h"
-#include "runtime/upstream.h"
+#include "runtime/upstream_io.h"
 #include "runtime/worker.h"
 
 /* System calls per direction per event before the loop serves other connections (as
@@ -86,14 +85,10 @@ static void tunnel_compact(char *buf, uint32_t cap, uint32_t *off, uint32_t *end
 	}
 }
 
-/* A write to the backend: through its BackendTLSPolicy session when it has one. */
 static ssize_t tunnel_up_write(struct upstream *u, const char *buf, size_t len)
 {
-	if (u->tls != NULL) {
-		struct iovec iov = { .iov_base = (void *)(uintptr_t)buf, .iov_len = len };
-		return tls_up_writev(u, &iov, 1);
-	}
-	return send(u->fd, buf, len, MSG_NOSIGNAL);
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf, .iov_len = len };
+	return uio_writev(u, &iov, 1);
 }
 
 /* Client -> upstream. Returns -1 (closed), 0 (no progress) or 1. */
@@ -213,8 +208,7 @@ static int tunnel_pump_down(struct conn *c, int *budget)
 		if (c->uin_end == c->uin_cap)
 			break;  /* back-pressure: the client takes its time */
 		size_t space = c->uin_cap - c->uin_end;
-		ssize_t n = c->up->tls != NULL ? tls_up_read(c->up, c->uin + c->uin_end, space)
-					       : read(c->up->fd, c->uin + c->uin_end, space);
+		ssize_t n = uio_read(c->up, c->uin + c->uin_end, space);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -230,7 +224,7 @@ static int tunnel_pump_down(struct conn *c, int *budget)
 			c->ubody_done = true;
 			continue;
 		}
-		if ((size_t)n < space && (c->up->tls == NULL || tls_up_drained(c->up)))
+		if ((size_t)n < space && uio_drained(c->up))
 			c->up_rd = false;
 		c->uin_end += (uint32_t)n;
 		c->uscan = c->uin_end;

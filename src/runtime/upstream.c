@@ -18,6 +18,7 @@
 
 #include "base/log.h"
 #include "runtime/conn.h"
+#include "runtime/h2_upstream.h"
 #include "runtime/tls_upstream.h"
 #include "runtime/worker.h"
 
@@ -162,8 +163,10 @@ static void upstream_on_io(struct ev_loop *loop, ev_io *io, int revents)
 		conn_on_upstream_io(u->owner, revents);
 		return;
 	}
-	/* Idle: readable means the backend closed it (or sent bytes nobody asked for). */
-	upstream_close(u);
+	/* Idle: readable means the backend closed it (or sent bytes nobody asked for);
+	 * an HTTP/2 backend may also send control frames (SETTINGS, PING). */
+	if (u->h2 == NULL || !h2_up_idle_input(u))
+		upstream_close(u);
 }
 
 /* Past the idle timeout or the maximum age of the policy that last used it. */
@@ -177,11 +180,11 @@ static bool upstream_expired(const struct upstream *u, ev_tstamp now)
 int upstream_get(struct worker *w, struct upool *p, struct conn *owner, bool fresh,
 		 struct upstream **out)
 {
-	return upstream_get_tls(w, p, owner, fresh, NULL, out);
+	return upstream_get_tls(w, p, owner, fresh, NULL, false, out);
 }
 
 int upstream_get_tls(struct worker *w, struct upool *p, struct conn *owner, bool fresh,
-		     struct tls_client *tls, struct upstream **out)
+		     struct tls_client *tls, bool h2, struct upstream **out)
 {
 	struct upstream *u = fresh ? NULL : p->idle_head;
 	ev_tstamp now = ev_now(w->loop);
@@ -191,7 +194,7 @@ int upstream_get_tls(struct worker *w, struct upool *p, struct conn *owner, bool
 		struct upstream *next = u->next;
 		if (upstream_expired(u, now))
 			upstream_close(u);
-		else if ((u->tls != NULL ? u->tls->tc : NULL) == tls)
+		else if ((u->tls != NULL ? u->tls->tc : NULL) == tls && (u->h2 != NULL) == h2)
 			break;
 		u = next;
 	}
@@ -234,6 +237,12 @@ int upstream_get_tls(struct worker *w, struct upool *p, struct conn *owner, bool
 	}
 	if (tls != NULL)
 		r = 1;  /* the handshake completes the connect */
+	if (h2 && (u->h2 = h2_up_new(fd, w->lim, w->hdrs)) == NULL) {
+		tls_up_free(u->tls);
+		free(u);
+		close(fd);
+		return -ENOMEM;
+	}
 	u->fd = fd;
 	u->w = w;
 	u->pool = p;
@@ -269,7 +278,7 @@ void upstream_release(struct upstream *u)
 	struct upool *p = u->pool;
 	struct worker *w = u->w;
 	/* maxConnectionDuration: never cuts a request, ends the connection after it. */
-	if (w->draining || p->nidle >= UPOOL_MAX_IDLE ||
+	if (w->draining || p->nidle >= UPOOL_MAX_IDLE || (u->h2 != NULL && !h2_up_release(u)) ||
 	    (u->max_age > 0 && ev_now(w->loop) - u->born >= u->max_age)) {
 		upstream_close(u);
 		return;
@@ -293,6 +302,7 @@ void upstream_close(struct upstream *u)
 	struct upool *p = u->pool;
 	ev_io_stop(u->w->loop, &u->io);
 	tls_up_free(u->tls);
+	h2_up_free(u->h2);
 	close(u->fd);
 	if (u->owner != NULL)
 		p->nactive--;

@@ -25,6 +25,7 @@ struct worker;
 struct conn;
 struct tls_client;
 struct tls_up;
+struct h2_up;
 
 struct upstream {
 	ev_io io;                  /* events set by the owner; EV_READ while idle */
@@ -37,6 +38,8 @@ struct upstream {
 	bool reused;               /* served a request before */
 	struct tls_up *tls;        /* owned: BackendTLSPolicy session (runtime/tls_upstream.h);
 				    * NULL = plain */
+	struct h2_up *h2;          /* owned: HTTP/2 session to an h2c backend
+				    * (runtime/h2_upstream.h); NULL = HTTP/1.1 */
 	/* Limits of the BackendTrafficPolicy of the request that last used it (timeout.http),
 	 * set per attempt by runtime/balancer.c: */
 	ev_tstamp born;            /* when it was opened */
@@ -78,11 +81,12 @@ struct upool *upool_get_addr(struct worker *w, const struct sockaddr_storage *ad
  * (wait for EV_WRITE, then upstream_connect_result), or -errno. */
 int upstream_get(struct worker *w, struct upool *p, struct conn *owner, bool fresh,
 		 struct upstream **out);
-/* The same for connections speaking TLS with config tls (NULL: plain): only an idle
- * connection made with the same config is reused, and a new one returns 1 (its TLS
- * handshake is part of connecting: runtime/tls_upstream.h). */
+/* The same for connections speaking TLS with config tls (NULL: plain), and HTTP/2
+ * when h2 (an h2c backend): only an idle connection made the same way is reused, and
+ * a new TLS one returns 1 (its handshake is part of connecting:
+ * runtime/tls_upstream.h). */
 int upstream_get_tls(struct worker *w, struct upool *p, struct conn *owner, bool fresh,
-		     struct tls_client *tls, struct upstream **out);
+		     struct tls_client *tls, bool h2, struct upstream **out);
 /* 0 when the non-blocking connect succeeded, else -errno. */
 int upstream_connect_result(struct upstream *u);
 /* Sets the events watched for the owner (0 = none). */

@@ -820,6 +820,7 @@ static void test_pipeline_counts_generations_with_a_store(void **state)
 	"  - {name: alt, port: 8081, targetPort: 3001}\n" \
 	"  - {name: h2c, port: 8082, targetPort: 3000, appProtocol: kubernetes.io/h2c}\n" \
 	"  - {name: none, port: 8083, targetPort: 3009}\n" \
+	"  - {name: wss, port: 8084, targetPort: 3000, appProtocol: kubernetes.io/wss}\n" \
 	"---\n" \
 	"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n" \
 	"metadata: {name: web-a, namespace: default, labels: {kubernetes.io/service-name: web}}\n" \
@@ -899,10 +900,17 @@ static void test_service_ref_failures(void **state)
 		ROUTE_HEAD("noport", "default")
 		"  parentRefs: [{name: gw}]\n"
 		"  rules: [{backendRefs: [{name: web, port: 9999}]}]\n"
+		ROUTE_HEAD("wss", "default")
+		"  parentRefs: [{name: gw}]\n"
+		"  rules: [{backendRefs: [{name: web, port: 8084}]}]\n"
 		SVC_YAML);
-	assert_cond(&f.m.httproutes[0]->parents[0].conditions, "ResolvedRefs", "False", "UnsupportedProtocol");
-	assert_cond(&f.m.httproutes[0]->parents[0].conditions, "Accepted", "True", "Accepted");
+	/* GEP-1911 kubernetes.io/h2c: spoken to in HTTP/2 with prior knowledge */
+	assert_cond(&f.m.httproutes[0]->parents[0].conditions, "ResolvedRefs", "True", "ResolvedRefs");
+	assert_int_equal(f.m.httproutes[0]->rules[0].backend_refs[0].resolved->app_protocol, GW_APP_H2C);
+	assert_int_equal(img_backend_named(&f, "Service/default/web:8082")->app_protocol, IMG_APP_H2C);
 	assert_cond(&f.m.httproutes[1]->parents[0].conditions, "ResolvedRefs", "False", "BackendNotFound");
+	assert_cond(&f.m.httproutes[2]->parents[0].conditions, "ResolvedRefs", "False", "UnsupportedProtocol");
+	assert_cond(&f.m.httproutes[2]->parents[0].conditions, "Accepted", "True", "Accepted");
 	fx_free(&f);
 }
 

@@ -662,9 +662,10 @@ static void test_backend_endpoints_take_exactly_one_address(void **state)
 			       "  - {ip: {address: 10.0.0.300, port: 80}}\n"
 			       "  - {unix: {path: run/x.sock}}\n"
 			       "  - {fqdn: {hostname: a.example.com, port: 80}}\n"
-			       "  appProtocols: [gateway.envoyproxy.io/h2c]\n"));
+			       "  appProtocols: [gateway.envoyproxy.io/h2c, gateway.envoyproxy.io/wss]\n"));
 	assert_ndiags(f, 5);
-	assert_diag(f, 0, "t.yaml:10:3: error: Backend default/b: spec: field \"appProtocols\" is not supported yet");
+	assert_diag(f, 0, "t.yaml:10:45: error: Backend default/b: spec.appProtocols[1]: "
+			  "\"gateway.envoyproxy.io/wss\" is not supported (no TLS to Backends)");
 	assert_diag(f, 1, "t.yaml:6:5: error: Backend default/b: spec.endpoints[0]: only one of fqdn, ip or unix can be specified");
 	assert_diag(f, 2, "t.yaml:7:20: error: Backend default/b: spec.endpoints[1].ip.address: "
 			  "must be an IPv4 or IPv6 address, got \"10.0.0.300\"");

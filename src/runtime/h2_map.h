@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* h2_map: what gatewayd needs to carry one message between HTTP/1.1 and HTTP/2
+ * (RFC 9113 §8): which fields stay behind, the chunked coding undone, and HTTP/1.1
+ * field lines built from HTTP/2 ones. Shared by the h2c backend side
+ * (h2_upstream.c) and the h2c client side (h2_conn.c), which both present the rest
+ * of the proxy with HTTP/1.1 bytes. Worker thread only; no allocation. */
+#ifndef GW_RUNTIME_H2_MAP_H
+#define GW_RUNTIME_H2_MAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* RFC 9113 §8.2.2: connection-specific fields never cross into HTTP/2 (Connection,
+ * Keep-Alive, Proxy-Connection, Transfer-Encoding, Upgrade, and TE unless it is
+ * "trailers"). Host is not dropped here: callers turn it into :authority. */
+bool h2_field_dropped(const char *name, size_t nlen, const char *value, size_t vlen);
+
+/* The trailer section of a chunked body, kept as received ("name: value\r\n" lines)
+ * up to this many bytes; a longer one is a framing error. */
+#define H1_DECHUNK_TRAILERS_MAX 4096
+
+/* Undoes the chunked transfer coding (RFC 9112 §7.1) of a body whose framing was
+ * already checked by h1_chunked_scan, or that gatewayd wrote itself. Zero-initialise
+ * before the first call. */
+struct h1_dechunk {
+	uint8_t state;
+	uint64_t left;              /* data bytes left in the current chunk */
+	uint32_t line;              /* bytes of the current size or trailer line */
+	uint32_t trailers_len;
+	char trailers[H1_DECHUNK_TRAILERS_MAX];
+};
+
+/* Consumes chunked bytes from in[0..len) and returns how many (>= 0), or -1 on bad
+ * framing. At most one run of payload is found per call: *data and *dlen point at it
+ * inside in (*dlen 0 when the consumed bytes held none), so the caller copies it out
+ * before calling again. *done is set once the last chunk and the trailer section are
+ * consumed; bytes after the returned count belong to the next message. */
+ssize_t h1_dechunk(struct h1_dechunk *d, const char *in, size_t len, const char **data,
+		   size_t *dlen, bool *done);
+
+/* Appends "name: value\r\n" to buf[*off..cap) and returns true, or false (buf
+ * unchanged) when it does not fit. */
+bool h2_map_field_line(char *buf, size_t cap, size_t *off, const char *name, size_t nlen,
+		       const char *value, size_t vlen);
+
+/* HTTP/2 carries no reason phrase: HTTP/1.1 heads built from HTTP/2 use h1_reason
+ * (runtime/h1_write.h). */
+
+#endif
