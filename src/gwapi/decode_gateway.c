@@ -313,7 +313,7 @@ static void decode_addresses(struct dctx *c, const struct ynode *seq, struct gw_
 	}
 }
 
-static void decode_infrastructure(struct dctx *c, const struct dval *iv)
+static void decode_infrastructure(struct dctx *c, const struct dval *iv, struct gw_gateway *gw)
 {
 	const char *path = "spec.infrastructure";
 	struct dval v[3];
@@ -343,7 +343,7 @@ static void decode_infrastructure(struct dctx *c, const struct dval *iv)
 			decode_group_name(c, p[0].val, decode_path(c, ppath, "group"));
 		if (p[1].val)
 			decode_kind_name(c, p[1].val, decode_path(c, ppath, "kind"));
-		decode_unsupported(c, &v[2], path, "parametersRef");
+		gw->has_parameters_ref = true;  /* resolve.c: Accepted=False/InvalidParameters */
 	}
 }
 
@@ -391,7 +391,7 @@ void decode_gateway(struct dctx *c, const struct ynode *spec, struct gw_gateway 
 	if (v[2].val)
 		decode_addresses(c, v[2].val, gw);
 	if (v[3].val)
-		decode_infrastructure(c, &v[3]);
+		decode_infrastructure(c, &v[3], gw);
 	if (v[4].val)
 		decode_allowed_listeners(c, v[4].val, gw);
 	if (v[5].val) /* frontend client-certificate validation (decode_tls.c) */

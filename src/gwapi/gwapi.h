@@ -140,6 +140,8 @@ struct gw_gateway {
 	struct gw_label_selector allowed_listeners_selector;
 	/* status */
 	bool is_ours;                /* its class is ours */
+	bool has_parameters_ref;     /* spec.infrastructure.parametersRef given (gatewayd
+				      * defines no parameters kind: Accepted=False) */
 	struct gw_conditions conditions;
 	int32_t attached_listener_sets; /* ListenerSets attached and Accepted */
 	struct gw_gateway_tls *tls;  /* spec.tls, NULL when absent */

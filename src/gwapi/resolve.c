@@ -144,7 +144,9 @@ static struct gw_gatewayclass *find_class(const struct gw_model *m, const char *
 /* Per-Gateway facts that conflicts and conditions need, kept beside the model. */
 struct gw_info {
 	struct gw_gateway *gw;
-	const char *class_msg;  /* the class is ours but not accepted: nothing is served */
+	const char *class_msg;  /* the class is ours but not accepted, or the Gateway's
+				 * parametersRef cannot be used: nothing is served */
+	const char *class_reason; /* its Accepted reason: Invalid or InvalidParameters */
 	bool addresses_ok;      /* every address usable: the Gateway may bind */
 	const char *addr_reason; /* first address problem (reason), or NULL */
 	const char *addr_message;
@@ -396,7 +398,7 @@ static void gateway_conditions(struct gw_info *gi)
 
 	gw->conditions.count = 0;
 	if (gi->class_msg)
-		gw_conditions_set(&gw->conditions, "Accepted", false, "Invalid", gi->class_msg, gen);
+		gw_conditions_set(&gw->conditions, "Accepted", false, gi->class_reason, gi->class_msg, gen);
 	else if (gi->addr_unsupported)
 		gw_conditions_set(&gw->conditions, "Accepted", false, "UnsupportedAddress",
 				  gi->addr_message, gen);
@@ -628,8 +630,15 @@ static void resolve_gateways(struct arena *a, struct gw_model *m, struct diag_li
 		gi->gw = gw;
 		gw->attached_listener_sets = 0;
 		check_addresses(a, gi, dl);
+		gi->class_reason = "Invalid";
 		if (!class_accepted(gc)) {
 			gi->class_msg = arena_printf(a, "GatewayClass \"%s\" is not accepted", gc->meta.name);
+			resolve_warn(dl, &gw->meta, NULL, "%s: the Gateway is not served", gi->class_msg);
+		} else if (gw->has_parameters_ref) {
+			/* GatewayInvalidParametersRef: a reference the implementation cannot use */
+			gi->class_msg = "gatewayd defines no parameters kind: spec.infrastructure.parametersRef "
+					"cannot be used";
+			gi->class_reason = "InvalidParameters";
 			resolve_warn(dl, &gw->meta, NULL, "%s: the Gateway is not served", gi->class_msg);
 		}
 		if (gi->addresses_ok && !gi->class_msg)

@@ -116,6 +116,9 @@ def documents_all():
                 for n, h in (("listener-1", "bar.com"), ("listener-2", "foo.bar.com"),
                              ("listener-3", "*.bar.com"), ("listener-4", "*.foo.com"))]),
             gateway("with-sets", p["sets"], "Same", allowedListeners={"namespaces": {"from": "Same"}}),
+            # GatewayInvalidParametersRef
+            gateway("invalid-parameters", p["params"], "Same", infrastructure={
+                "parametersRef": {"group": "example.com", "kind": "Config", "name": "does-not-exist"}}),
             ]
     for n in ("infra-backend-v1", "infra-backend-v2", "infra-backend-v3"):
         docs += service(n, INFRA, ec[n])
@@ -204,7 +207,7 @@ def setup():
         env.echo("infra-backend-v1-ip6", host="::1")
     E["env"] = env
     E["ports"] = {k: gwtest.free_port() for k in ("same", "all", "backend", "hosts", "sets",
-                                                   "set_listener", "denied_listener")}
+                                                   "set_listener", "denied_listener", "params")}
     env.write_docs("conformance.yaml", *documents_all())
     env.start()
     E["status"] = env.status()
@@ -348,6 +351,20 @@ def _():
     expect(E["ports"]["set_listener"], [(None, "/", "infra-backend-v2")])
     r = E["env"].curl(E["ports"]["denied_listener"], "/")
     check(r.status == 0, "the ListenerSet that is not allowed binds nothing (got %d)" % r.status)
+
+
+@S.case("GatewayInvalidParametersRef: Accepted=False/InvalidParameters, and its port is not served")
+def _():
+    gws = [r for r in gwtest.resources(E["status"], "Gateway", "invalid-parameters") if r.get("namespace") == INFRA]
+    check(len(gws) == 1, "Gateway invalid-parameters in status")
+    c = gwtest.condition(gws[0]["status"]["conditions"], "Accepted")
+    eq((c["status"], c["reason"]), ("False", "InvalidParameters"), "Accepted")
+    c = gwtest.condition(gws[0]["status"]["conditions"], "Programmed")
+    eq(c["status"], "False", "Programmed")
+    r = E["env"].curl(E["ports"]["params"], "/")
+    check(r.status == 0, "nothing listens on the port of a Gateway that is not accepted (got %r)" % r.status)
+    # the other Gateways still serve
+    expect(E["ports"]["same"], [(None, "/", "infra-backend-v1")])
 
 
 @S.case("HTTPRouteInvalidCrossNamespaceBackendRef and grant deletion: RefNotPermitted, 500 (after a reload)")

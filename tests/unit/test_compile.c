@@ -89,6 +89,34 @@ static void test_gatewayclass_with_parameters_is_not_accepted(void **state)
 	fx_free(&f);
 }
 
+/* GatewayInvalidParametersRef: a Gateway's infrastructure.parametersRef names nothing
+ * gatewayd can use: Accepted=False/InvalidParameters, not served; another Gateway of
+ * the same class still is. */
+static void test_gateway_with_parameters_is_not_accepted(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_build(&f, GW_HEAD("gw", "default")
+		"  - {name: http, port: 80, protocol: HTTP}\n"
+		"  infrastructure:\n"
+		"    labels: {team: a}\n"
+		"    parametersRef: {group: example.org, kind: Config, name: missing}\n"
+		"---\n"
+		GW_HEAD("other", "default")
+		"  - {name: http, port: 81, protocol: HTTP}\n");
+	const struct gw_gateway *gw = f.m.gateways[0];
+	assert_cond(&gw->conditions, "Accepted", "False", "InvalidParameters");
+	assert_cond(&gw->conditions, "Programmed", "False", "Invalid");
+	assert_false(gw->listeners[0].status.is_valid);
+	assert_cond(&f.m.gateways[1]->conditions, "Accepted", "True", "Accepted");
+	const struct img_bind *b = IMG_ARRAY(f.img, f.img->binds, struct img_bind);
+	assert_true(f.img->binds.count > 0);
+	for (uint32_t i = 0; i < f.img->binds.count; i++)
+		assert_int_equal(b[i].port, 81);
+	assert_true(fx_has_diag(&f, "Gateway default/gw: gatewayd defines no parameters kind"));
+	fx_free(&f);
+}
+
 static void test_route_no_matching_parent(void **state)
 {
 	(void)state;
@@ -1044,6 +1072,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gatewayclass_accepted_when_ours),
 		cmocka_unit_test(test_gatewayclass_with_parameters_is_not_accepted),
+		cmocka_unit_test(test_gateway_with_parameters_is_not_accepted),
 		cmocka_unit_test(test_route_no_matching_parent),
 		cmocka_unit_test(test_route_not_allowed_by_listeners),
 		cmocka_unit_test(test_allowed_routes_selector_uses_namespace_labels),
