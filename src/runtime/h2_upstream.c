@@ -65,6 +65,8 @@ struct h2_up {
 /* Appends to a buffer that may grow up to max; false (nothing appended) past it. */
 static bool buf_put(char **buf, size_t *len, size_t *cap, size_t max, const void *p, size_t n)
 {
+	if (n == 0)
+		return true;
 	if (n > max || *len > max - n)
 		return false;
 	if (*len + n > *cap) {
@@ -249,7 +251,8 @@ static ssize_t body_read(nghttp2_session *s, int32_t stream, uint8_t *buf, size_
 	(void)stream;
 	(void)src;
 	size_t n = length < h->body_len ? length : h->body_len;
-	memcpy(buf, h->body + h->body_off, n);
+	if (n > 0)
+		memcpy(buf, h->body + h->body_off, n);
 	h->body_off += n;
 	h->body_len -= n;
 	if (h->body_len == 0)
@@ -496,7 +499,8 @@ static ssize_t take_body(struct h2_up *h, const char *p, size_t n)
 		ssize_t k = h1_dechunk(&h->dechunk, p + used, give, &data, &dlen, &done);
 		if (k < 0)
 			return -1;
-		memcpy(h->body + h->body_len, data, dlen);
+		if (dlen > 0)
+			memcpy(h->body + h->body_len, data, dlen);
 		h->body_len += dlen;
 		room -= dlen;
 		used += (size_t)k;
