@@ -49,13 +49,18 @@ static bool lower_eq(const char *s, size_t len, const char *lower, size_t lower_
 enum field_class { FIELD_KEEP, FIELD_DROP, FIELD_CONNECTION, FIELD_XFF, FIELD_XFP };
 
 /* The fields a proxy must not forward (RFC 9110 §7.6.1, RFC 9112 §9.6). TE and Upgrade
- * are hop-by-hop too (upgrades are not proxied yet). Transfer-Encoding is forwarded:
- * chunked bodies pass through verbatim. Trailer is end-to-end and kept. */
+ * are hop-by-hop too (upgrades are not proxied yet), except "TE: trailers", which
+ * stays true through gatewayd (chunked bodies, trailers included, pass verbatim) and
+ * which gRPC servers look for (RFC 9113 §8.2.2 lets it cross into HTTP/2 too).
+ * Transfer-Encoding is forwarded: chunked bodies pass through verbatim. Trailer is
+ * end-to-end and kept. */
 static enum field_class field_class(const struct h1_header *h)
 {
 	switch (h->name_len) {
 	case 2:
-		return NAME_IS(h, "te") ? FIELD_DROP : FIELD_KEEP;
+		if (!NAME_IS(h, "te"))
+			return FIELD_KEEP;
+		return lower_eq(h->value, h->value_len, "trailers", 8) ? FIELD_KEEP : FIELD_DROP;
 	case 7:
 		return NAME_IS(h, "upgrade") ? FIELD_DROP : FIELD_KEEP;
 	case 10:

@@ -56,6 +56,7 @@ struct h2_up {
 	size_t fields_len, fields_cap;
 	int status;
 	bool has_length, chunked, head_out, resp_done, reset, goaway, eof, broken;
+	bool trailers_ok;           /* the request said "TE: trailers" (gRPC does) */
 
 	/* frames the socket did not take */
 	char *out;
@@ -130,8 +131,14 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
 		return 0;
 	if (h2_field_dropped(n, nlen, v, vlen))
 		return 0;
-	if (!h->head_out && h1_token_eq(n, nlen, "content-length"))
+	if (!h->head_out && h1_token_eq(n, nlen, "content-length")) {
+		/* A client that takes trailers gets the body chunked, so that trailers
+		 * after it (gRPC's grpc-status) can follow; nghttp2 still checks the
+		 * DATA against the length. */
+		if (h->trailers_ok)
+			return 0;
 		h->has_length = true;
+	}
 	size_t need = nlen + vlen + 4;
 	if (h->fields_len + need > h->lim->max_header_bytes)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  /* resets the stream: 502 */
@@ -433,6 +440,11 @@ static int submit_head(struct h2_up *h)
 	}
 #undef NV
 	h->is_head = req.method_len == 4 && !memcmp(req.method, "HEAD", 4);
+	h->trailers_ok = false;
+	for (size_t i = 0; i < req.nheaders; i++)
+		if (h1_token_eq(h->scratch[i].name, h->scratch[i].name_len, "te") &&
+		    h1_token_eq(h->scratch[i].value, h->scratch[i].value_len, "trailers"))
+			h->trailers_ok = true;
 	h->body_kind = (uint8_t)req.body;
 	h->cl_left = req.content_length;
 	h->body_done = req.body == H1_BODY_NONE || (req.body == H1_BODY_LENGTH && req.content_length == 0);
