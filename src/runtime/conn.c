@@ -22,6 +22,7 @@
 #include "runtime/balancer.h"
 #include "runtime/filter.h"
 #include "runtime/h1_write.h"
+#include "runtime/h2_conn.h"
 #include "runtime/l4_conn.h"
 #include "runtime/reqlog.h"
 #include "runtime/reqstats.h"
@@ -213,6 +214,7 @@ void conn_close(struct conn *c, const char *reason)
 	}
 	ev_io_stop(w->loop, &c->io);
 	ev_timer_stop(w->loop, &c->timer);
+	h2_conn_close(c);  /* HTTP/2: end the stream, GOAWAY (best effort) */
 	tls_conn_close(c);
 	close(c->fd);
 	c->fd = -1;
@@ -264,6 +266,7 @@ static int conn_linger(struct conn *c, const char *reason)
 {
 	c->close_reason = reason;
 	tls_conn_notify(c);  /* TLS: close_notify before the FIN (RFC 8446 §6.1) */
+	h2_conn_notify(c);   /* HTTP/2: the stream's end and GOAWAY before the FIN */
 	if (c->client_eof || shutdown(c->fd, SHUT_WR) < 0) {
 		conn_close(c, reason);
 		return -1;
@@ -584,6 +587,13 @@ static int conn_read_head(struct conn *c)
 			c->state = CONN_HEAD;
 			c->log.t_start = ev_now(w->loop);
 		}
+		if (c->nrequests == 0 && c->h2 == NULL) {  /* HTTP/2 preface? (h2_conn.c) */
+			int h2 = h2_conn_start(c);
+			if (h2 < 0)
+				return -1;
+			if (h2 > 0)
+				continue;
+		}
 		/* A head ends with a line feed: parse only when one arrived, or when the
 		 * request line is already too long to wait for its end. */
 		if (memchr(c->in + old, '\n', (size_t)n) == NULL) {
@@ -628,6 +638,8 @@ static void conn_watch(struct conn *c)
 		ev |= EV_WRITE;
 	if (c->tls != NULL)
 		ev |= tls_conn_events(c);  /* a TLS handshake waiting to write */
+	if (c->h2 != NULL)
+		ev = h2_conn_events(c, ev);  /* HTTP/2 reads on; flow control waits for input */
 	if ((c->io.events & (EV_READ | EV_WRITE)) != ev) {
 		ev_io_stop(c->w->loop, &c->io);
 		ev_io_modify(&c->io, ev);
@@ -684,6 +696,8 @@ static void conn_on_io(struct ev_loop *loop, ev_io *io, int revents)
 		c->client_rd = true;
 	if (revents & EV_WRITE)
 		c->client_wr = true;
+	if (c->h2 != NULL)
+		h2_conn_on_io(c, revents);  /* HTTP/2 frames in and out (runtime/h2_conn.c) */
 	conn_run(c);
 }
 

@@ -22,6 +22,7 @@ struct upool;
 struct epset;
 struct upstream;
 struct tls_conn;
+struct h2_conn;
 
 enum conn_state {
 	CONN_IDLE,    /* no byte of the next request yet (idle_timeout, closes silently) */
@@ -96,6 +97,7 @@ struct conn {
 	char *sni;                 /* owned: a TLS passthrough ClientHello's server name, the
 				    * log's host (l4_conn.c); freed by conn_close */
 	struct tls_conn *tls;      /* owned: HTTPS (runtime/tls_conn.h); NULL = plain */
+	struct h2_conn *h2;        /* owned: HTTP/2 prior knowledge (runtime/h2_conn.h) */
 
 	/* Client input, owned. The request head is at in[0..head_len); its body is
 	 * scanned up to scan_off and sent to the backend up to fwd_off; bytes after the

@@ -15,9 +15,12 @@
 
 #include "runtime/conn.h"
 #include "runtime/tls_conn.h"
+#include "runtime/h2_conn.h"
 
 static inline ssize_t cio_read(struct conn *c, void *buf, size_t len)
 {
+	if (c->h2 != NULL)  /* HTTP/2: translated HTTP/1.1 bytes (runtime/h2_conn.c) */
+		return h2_conn_read(c, buf, len);
 	if (c->tls != NULL)
 		return tls_conn_read(c, buf, len);
 	return read(c->fd, buf, len);
@@ -28,6 +31,8 @@ static inline ssize_t cio_read(struct conn *c, void *buf, size_t len)
  * always does: the callers advance their offsets by the count only). */
 static inline ssize_t cio_writev(struct conn *c, const struct iovec *iov, int n)
 {
+	if (c->h2 != NULL)
+		return h2_conn_writev(c, iov, n);
 	if (c->tls != NULL)
 		return tls_conn_writev(c, iov, n);
 	struct msghdr m;
@@ -48,6 +53,8 @@ static inline ssize_t cio_write(struct conn *c, const void *buf, size_t len)
  * decrypted bytes that no socket event will announce. */
 static inline bool cio_drained(const struct conn *c)
 {
+	if (c->h2 != NULL)
+		return h2_conn_drained(c);
 	return c->tls == NULL || tls_conn_drained(c);
 }
 
