@@ -1271,3 +1271,134 @@ def _describe(e):
     else:
         text = "%s: %s" % (type(e).__name__, e)
     return text.splitlines()[0] if text else type(e).__name__
+
+
+# ---------------------------------------------------------------- HTTP/2 cleartext (h2c)
+
+NGHTTP = shutil.which("nghttp")
+H2LOAD = shutil.which("h2load")
+
+
+def h2_echo_path():
+    """The built tests/tools/h2_echo: $H2_ECHO, else next to $GATEWAYD's build tree
+    (GATEWAYD is $(abs_top_builddir)/src/gatewayd; make check builds check programs)."""
+    p = os.environ.get("H2_ECHO")
+    if p:
+        return p
+    top = os.path.dirname(os.path.dirname(os.path.abspath(GATEWAYD))) if GATEWAYD else ""
+    return os.path.join(top, "tests", "tools", "h2_echo")
+
+
+class H2Echo:
+    """One tests/tools/h2_echo process: the HTTP/2 prior-knowledge echo backend whose
+    answers are echo_backend.py's JSON (with "proto": "HTTP/2.0"). It fits where an
+    Echo does (Env.echos, Env.backend_doc)."""
+
+    def __init__(self, name, logdir, port=0):
+        path = h2_echo_path()
+        if not os.access(path, os.X_OK):
+            raise Skip("h2_echo is not built (%s)" % path)
+        self.name = name
+        self.unix = None
+        self.stderr_path = os.path.join(logdir, "h2echo-%s.stderr" % name)
+        self.proc = spawn([path, "--name", name, "--port", str(port)], stdout=subprocess.PIPE,
+                          stderr=open(self.stderr_path, "wb"), stdin=subprocess.DEVNULL)
+        line = _readline_deadline(self.proc.stdout, 10)
+        m = re.match(rb"READY (\d+)", line or b"")
+        if not m:
+            kill_proc(self.proc)
+            raise Failure("h2_echo %s did not start: %r" % (name, line))
+        self.port = int(m.group(1))
+
+    def stop(self):
+        kill_proc(self.proc, signal.SIGTERM)
+
+    def url(self, path="/"):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+
+def env_h2echo(env, name):
+    """Starts an H2Echo in env's temp dir and registers it in env.echos (so it stops
+    with env and env.backend_doc(name) describes it). Returns the H2Echo."""
+    e = H2Echo(name, env.dir)
+    env.echos[name] = e
+    return e
+
+
+def curl_h2(url, **kw):
+    """curl() speaking HTTP/2 with prior knowledge (h2c); Response.info["http_version"]
+    is "2" when the answer came over HTTP/2. Note: Debian 12's curl 7.88.1 fails to reuse
+    an h2c prior-knowledge connection (curl issue #10634), so one URL per call."""
+    kw["extra"] = ["--http2-prior-knowledge"] + list(kw.get("extra", ()))
+    return curl(url, **kw)
+
+
+def h2load(url, n, clients=1, streams=1, headers=(), timeout=30, extra=()):
+    """Runs h2load (h2c prior knowledge; extra: more h2load options); returns {"total",
+    "started", "done", "succeeded", "failed", "errored", "timeout", "2xx", "3xx", "4xx",
+    "5xx", "data_bytes" (DATA payload received), "output"}."""
+    if not H2LOAD:
+        raise Skip("h2load not found (Debian package nghttp2-client)")
+    argv = [H2LOAD, "-n", str(n), "-c", str(clients), "-m", str(streams), "-T", str(timeout)]
+    for h in headers:
+        argv += ["-H", h if isinstance(h, str) else "%s: %s" % h]
+    argv += list(extra)
+    argv.append(url)
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 10,
+                           stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+    except subprocess.TimeoutExpired:
+        raise Failure("h2load did not finish within %ds" % (timeout + 10))
+    out = {"output": r.stdout + r.stderr}
+    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+                  r"(\d+) failed, (\d+) errored, (\d+) timeout", r.stdout)
+    check(m, "h2load printed no requests line: %r" % (r.stdout + r.stderr)[-400:])
+    for k, v in zip(("total", "started", "done", "succeeded", "failed", "errored", "timeout"),
+                    m.groups()):
+        out[k] = int(v)
+    m = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", r.stdout)
+    if m:
+        for k, v in zip(("2xx", "3xx", "4xx", "5xx"), m.groups()):
+            out[k] = int(v)
+    m = re.search(r"traffic: .*\((\d+)\) data", r.stdout)
+    if m:
+        out["data_bytes"] = int(m.group(1))
+    return out
+
+
+def nghttp(urls, args=(), timeout=15):
+    """Runs nghttp (h2c prior knowledge, every URL on one connection); returns the
+    CompletedProcess (text): -v puts the frames on stdout."""
+    if not NGHTTP:
+        raise Skip("nghttp not found (Debian package nghttp2-client)")
+    argv = [NGHTTP, "-t", str(timeout)] + list(args) + list(urls)
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 10,
+                              stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+    except subprocess.TimeoutExpired:
+        raise Failure("nghttp did not finish within %ds" % (timeout + 10))
+
+
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def h2_frame(ftype, flags, stream, payload=b""):
+    """One HTTP/2 frame (RFC 9113 §4.1): 24-bit length, type, flags, 31-bit stream."""
+    return (len(payload).to_bytes(3, "big") + bytes([ftype, flags]) +
+            (stream & 0x7fffffff).to_bytes(4, "big") + payload)
+
+
+def h2_frames(data):
+    """Splits bytes into [(type, flags, stream, payload)]; a trailing partial frame
+    is dropped."""
+    out = []
+    pos = 0
+    while len(data) - pos >= 9:
+        n = int.from_bytes(data[pos:pos + 3], "big")
+        if len(data) - pos < 9 + n:
+            break
+        out.append((data[pos + 3], data[pos + 4],
+                    int.from_bytes(data[pos + 5:pos + 9], "big") & 0x7fffffff,
+                    data[pos + 9:pos + 9 + n]))
+        pos += 9 + n
+    return out
