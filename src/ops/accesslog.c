@@ -146,6 +146,13 @@ static void put_u64(struct buf *out, uint64_t v)
 	buf_append(out, d + sizeof d - n, (size_t)n);
 }
 
+/* "1.1", "1.0" or "2.0" from reqlog_rec.version (major * 10 + minor). */
+static void put_version(struct buf *out, uint8_t version)
+{
+	char v[3] = { (char)('0' + version / 10 % 10), '.', (char)('0' + version % 10) };
+	buf_append(out, v, sizeof v);
+}
+
 /* seconds as milliseconds with three decimals ("1.598"). */
 static void put_ms(struct buf *out, double seconds)
 {
@@ -213,8 +220,8 @@ void accesslog_format_json(struct buf *out, const struct reqlog_rec *r)
 	JSON_FIELD(out, ",\"host\":", r, REQLOG_HOST);
 	JSON_FIELD(out, ",\"path\":", r, REQLOG_TARGET);
 	if (r->present & 1u << REQLOG_METHOD) {
-		PUTS(out, ",\"protocol\":\"HTTP/1.");
-		put_u64(out, r->minor_version);
+		PUTS(out, ",\"protocol\":\"HTTP/");
+		put_version(out, r->version);
 		buf_putc(out, '"');
 	} else {
 		PUTS(out, ",\"protocol\":null");
@@ -329,8 +336,8 @@ void accesslog_format_combined(struct buf *out, const struct reqlog_rec *r)
 		const char *target = reqlog_field(r, REQLOG_TARGET, &len);
 		if (target != NULL)
 			put_clf_escaped(out, target, len);
-		PUTS(out, " HTTP/1.");
-		put_u64(out, r->minor_version);
+		PUTS(out, " HTTP/");
+		put_version(out, r->version);
 	} else {
 		buf_putc(out, '-');
 	}

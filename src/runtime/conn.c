@@ -413,6 +413,7 @@ static int conn_start_request(struct conn *c)
 
 	c->log.t_head = ev_now(w->loop);
 	c->log.req = req;
+	c->log.h2 = c->h2 != NULL;
 	reqlog_begin(w->logring, &c->log, req);
 	c->http10 = req->minor_version == 0;
 	req->https = c->tls != NULL;  /* X-Forwarded-Proto, redirects */

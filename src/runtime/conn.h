@@ -69,6 +69,7 @@ struct conn_reqlog {
 	const char *referer, *user_agent;  /* captured for the combined format only */
 	uint32_t client_rid_len, referer_len, user_agent_len;
 	uint64_t head_bytes_out;  /* of bytes_out, response heads (the rest is body) */
+	bool h2;                  /* the request came as an HTTP/2 stream (runtime/h2_conn.c) */
 };
 
 struct conn {

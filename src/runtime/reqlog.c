@@ -308,7 +308,7 @@ void reqlog_push(struct reqlog_ring *ring, const struct conn_reqlog *log,
 	struct reqlog_rec *r = (struct reqlog_rec *)(void *)(ring->buf + off);
 	r->size = (uint32_t)size;
 	r->status = (uint16_t)(log->status > 0 && log->status < 65536 ? log->status : 499);
-	r->minor_version = req != NULL ? (uint8_t)req->minor_version : 1;
+	r->version = log->h2 ? 20 : (uint8_t)(10 + (req != NULL ? req->minor_version : 1));
 	r->pad = 0;
 	r->present = present;
 	r->cut = cut;

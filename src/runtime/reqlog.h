@@ -52,7 +52,8 @@ enum reqlog_field {
 struct reqlog_rec {
 	uint32_t size;             /* bytes of the record with its strings, multiple of 8 */
 	uint16_t status;           /* reqstats_status(): 499 when no response began */
-	uint8_t minor_version;     /* HTTP/1.<minor>; meaningless without REQLOG_METHOD */
+	uint8_t version;           /* HTTP major * 10 + minor (10, 11, 20); meaningless
+				    * without REQLOG_METHOD */
 	uint8_t pad;
 	uint32_t present;          /* bit i: field i is known (it may still be empty) */
 	uint32_t cut;              /* bit i: field i was cut to its maximum */

@@ -11,6 +11,7 @@
 # trailers, h2load (also with a small window), the stream limit of 1, a cancelled
 # stream, a broken preface. Raw frames come from RawH2 (literal-only HPACK).
 import hashlib
+import json
 import os
 import socket
 import sys
@@ -114,6 +115,7 @@ def setup():
         kind_backend,
     ]
     env.write_docs("h2c.yaml", *docs)
+    env.set_access_log("access.log")
     env.start()
 
 
@@ -712,6 +714,25 @@ def _():
                       headers=[":authority: h2.example"], timeout=T * 6)
     eq((r["succeeded"], r["failed"], r["errored"], r.get("2xx")), (200, 0, 0, 200),
        "succeeded, failed, errored, 2xx")
+
+
+@S.case("the access log says HTTP/2.0 for an h2c request and HTTP/1.1 for the others")
+def _():
+    env = E["env"]
+    path = os.path.join(env.dir, "access.log")
+    h1("/alog/one", "h2.example")
+    h2("/alog/two", "h2.example")
+
+    def lines():
+        try:
+            with open(path, "rb") as f:
+                got = [json.loads(l) for l in f.read().decode().splitlines()]
+        except FileNotFoundError:
+            return None
+        got = {j["path"]: j["protocol"] for j in got if j.get("path", "").startswith("/alog/")}
+        return got if len(got) == 2 else None
+    got = gwtest.wait_for(lines, 10, "two access log lines")
+    eq(got, {"/alog/one": "HTTP/1.1", "/alog/two": "HTTP/2.0"}, "protocols logged")
 
 
 @S.case("h2c client to h2c backend: with te: trailers (as gRPC sends), trailers reach the client (nghttp -v)")
