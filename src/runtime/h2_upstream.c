@@ -57,6 +57,7 @@ struct h2_up {
 	int status;
 	bool has_length, chunked, head_out, resp_done, reset, goaway, eof, broken;
 	bool trailers_ok;           /* the request said "TE: trailers" (gRPC does) */
+	uint32_t reset_code;        /* the backend's RST_STREAM error code */
 
 	/* frames the socket did not take */
 	char *out;
@@ -239,11 +240,12 @@ static int on_stream_close(nghttp2_session *s, int32_t stream, uint32_t error, v
 {
 	struct h2_up *h = ud;
 	(void)s;
-	(void)error;
 	if (stream != h->stream)
 		return 0;
-	if (!h->resp_done)
+	if (!h->resp_done) {
 		h->reset = true;
+		h->reset_code = error;
+	}
 	h->stream = 0;
 	return 0;
 }
@@ -602,6 +604,12 @@ ssize_t h2_up_read(struct upstream *u, void *buf, size_t len)
 			return (ssize_t)k;
 		}
 		if (h->reset || h->broken) {
+			/* RFC 9113 §8.7: only a refused stream (or one past a GOAWAY's last
+			 * id, which nghttp2 closes as refused) is known to be unprocessed;
+			 * after any other reset the request is not sent again as if the
+			 * pooled connection had merely gone stale. */
+			if (h->reset && h->reset_code != NGHTTP2_REFUSED_STREAM)
+				u->reused = false;
 			errno = ECONNRESET;
 			return -1;
 		}
