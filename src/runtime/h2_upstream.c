@@ -194,10 +194,18 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 	bool end = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
 	if (f->hd.type == NGHTTP2_HEADERS) {
 		if (!h->head_out) {
-			if (h->status < 200) {  /* interim (100, 103): not relayed */
+			if (h->status < 200) {
+				/* interim (100 Continue, 103): relayed as the proxy relays an
+				 * HTTP/1.1 backend's; the final head follows */
+				char line[64];
+				int n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", h->status,
+						 h1_reason(h->status));
+				bool ok = h->status >= 100 && h->status != 101 && !end &&
+					  resp_put(h, line, (size_t)n) && resp_put(h, h->fields, h->fields_len) &&
+					  resp_put(h, "\r\n", 2);
 				h->fields_len = 0;
 				h->has_length = false;
-				return 0;
+				return ok ? 0 : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 			}
 			if (!emit_head(h, end))
 				return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
@@ -416,7 +424,7 @@ static int submit_head(struct h2_up *h)
 	memset(&req, 0, sizeof req);
 	struct h1_limits lim = { h->head_cap, h->lim->parse_headers };
 	int r = h1_parse_request(h->head, h->head_len, &lim, &req, h->scratch, h->lim->parse_headers);
-	if (r <= 0 || req.host == NULL)
+	if (r <= 0)
 		return -1;
 	nghttp2_nv *nv = calloc(req.nheaders + 4, sizeof *nv);
 	if (nv == NULL)
@@ -426,11 +434,12 @@ static int submit_head(struct h2_up *h)
 							   (nl), (vl), NGHTTP2_NV_FLAG_NONE }
 	NV(":method", 7, req.method, req.method_len);
 	NV(":scheme", 7, "http", 4);
-	NV(":authority", 10, req.host, req.host_len);
+	if (req.host != NULL)  /* an HTTP/1.0 request may have none (§8.3.1 allows it) */
+		NV(":authority", 10, req.host, req.host_len);
 	NV(":path", 5, req.target, req.target_len);
 	for (size_t i = 0; i < req.nheaders; i++) {
 		struct h1_header *f = &h->scratch[i];
-		if (h1_token_eq(f->name, f->name_len, "host") || h1_token_eq(f->name, f->name_len, "expect") ||
+		if (h1_token_eq(f->name, f->name_len, "host") ||
 		    h2_field_dropped(f->name, f->name_len, f->value, f->value_len))
 			continue;
 		/* HTTP/2 field names are lowercase (§8.2.1); the head is ours to change */
@@ -535,7 +544,8 @@ static bool window_blocked(const struct h2_up *h)
 ssize_t h2_up_writev(struct upstream *u, const struct iovec *iov, int n)
 {
 	struct h2_up *h = u->h2;
-	if (h->broken || h->goaway || h->eof) {
+	/* after a GOAWAY the stream in flight goes on; no new one starts */
+	if (h->broken || h->eof || (h->goaway && h->stream == 0)) {
 		errno = ECONNRESET;
 		return -1;
 	}
