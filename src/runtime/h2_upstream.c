@@ -122,10 +122,13 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
 		return 0;
 	const char *n = (const char *)name, *v = (const char *)value;
 	if (nlen == 7 && !memcmp(n, ":status", 7)) {
+		/* RFC 9110 §15: 100 to 599; anything else is a bad response (502) */
 		int st = 0;
-		for (size_t i = 0; i < vlen && i < 3; i++)
-			st = st * 10 + (v[i] - '0');
-		h->status = vlen == 3 ? st : 0;
+		for (size_t i = 0; i < vlen; i++)
+			st = v[i] >= '0' && v[i] <= '9' && st < 1000 ? st * 10 + (v[i] - '0') : 1000;
+		if (vlen != 3 || st < 100 || st > 599)
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+		h->status = st;
 		return 0;
 	}
 	if (nlen > 0 && n[0] == ':')
