@@ -57,30 +57,6 @@ void h2_core_rq_remove(struct h2_conn *h, struct h2_rq *rq)
 	free(rq);
 }
 
-static bool buf_append(char **buf, uint32_t *len, uint32_t *cap, uint32_t max, const char *p,
-		       size_t n)
-{
-	if (n == 0)
-		return true;
-	if (n > max || *len > max - n)
-		return false;
-	if (*len + n > *cap) {
-		uint32_t c = *cap ? *cap : 256;
-		while (c < *len + n)
-			c *= 2;
-		if (c > max)
-			c = max;
-		char *b = realloc(*buf, c);
-		if (b == NULL)
-			return false;
-		*buf = b;
-		*cap = c;
-	}
-	memcpy(*buf + *len, p, n);
-	*len += (uint32_t)n;
-	return true;
-}
-
 static char *dup_bytes(const uint8_t *p, size_t n)
 {
 	char *s = malloc(n + 1);
@@ -253,16 +229,16 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
 	bool ok;
 	if (nlen == 6 && memcmp(n, "cookie", 6) == 0) {
 		ok = (rq->cookie_len == 0 ||
-		      buf_append(&rq->cookie, &rq->cookie_len, &rq->cookie_cap, max, "; ", 2)) &&
-		     buf_append(&rq->cookie, &rq->cookie_len, &rq->cookie_cap, max, v, vlen);
+		      h2_map_buf_put(&rq->cookie, &rq->cookie_len, &rq->cookie_cap, max, "; ", 2)) &&
+		     h2_map_buf_put(&rq->cookie, &rq->cookie_len, &rq->cookie_cap, max, v, vlen);
 	} else {
 		if (nlen == 14 && memcmp(n, "content-length", 14) == 0)
 			rq->has_cl = true;
 		size_t before = rq->fields_len;
-		ok = buf_append(&rq->fields, &rq->fields_len, &rq->fields_cap, max, n, nlen) &&
-		     buf_append(&rq->fields, &rq->fields_len, &rq->fields_cap, max, ": ", 2) &&
-		     buf_append(&rq->fields, &rq->fields_len, &rq->fields_cap, max, v, vlen) &&
-		     buf_append(&rq->fields, &rq->fields_len, &rq->fields_cap, max, "\r\n", 2);
+		ok = h2_map_buf_put(&rq->fields, &rq->fields_len, &rq->fields_cap, max, n, nlen) &&
+		     h2_map_buf_put(&rq->fields, &rq->fields_len, &rq->fields_cap, max, ": ", 2) &&
+		     h2_map_buf_put(&rq->fields, &rq->fields_len, &rq->fields_cap, max, v, vlen) &&
+		     h2_map_buf_put(&rq->fields, &rq->fields_len, &rq->fields_cap, max, "\r\n", 2);
 		if (!ok)
 			rq->fields_len = (uint32_t)before;
 	}
@@ -317,7 +293,7 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
 	}
 	/* Unread bytes stay within the window we advertised (we consume only as the
 	 * connection reads); more would be nghttp2 failing its flow control. */
-	if (!buf_append(&rq->body, &rq->body_len, &rq->body_cap, H2_CONN_WINDOW, (const char *)data,
+	if (!h2_map_buf_put(&rq->body, &rq->body_len, &rq->body_cap, H2_CONN_WINDOW, (const char *)data,
 			len)) {
 		h2_core_fail(h, "request body beyond the flow-control window", EPROTO);
 		return NGHTTP2_ERR_CALLBACK_FAILURE;

@@ -4,6 +4,7 @@
 
 #include "runtime/h2_map.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/h1_parse.h"
@@ -152,5 +153,26 @@ bool h2_map_field_line(char *buf, size_t cap, size_t *off, const char *name, siz
 	*p++ = '\r';
 	*p++ = '\n';
 	*off += need;
+	return true;
+}
+
+bool h2_map_buf_put(char **buf, uint32_t *len, uint32_t *cap, uint32_t max, const void *p, size_t n)
+{
+	if (n == 0)
+		return true;
+	if (n > max || *len > max - n)
+		return false;
+	if (*len + n > *cap) {
+		uint32_t c = *cap ? *cap : 256;
+		while (c < *len + n)
+			c = c > max / 2 ? max : c * 2;
+		char *b = realloc(*buf, c);
+		if (b == NULL)
+			return false;
+		*buf = b;
+		*cap = c;
+	}
+	memcpy(*buf + *len, p, n);
+	*len += (uint32_t)n;
 	return true;
 }

@@ -45,6 +45,10 @@ ssize_t h1_dechunk(struct h1_dechunk *d, const char *in, size_t len, const char 
 bool h2_map_field_line(char *buf, size_t cap, size_t *off, const char *name, size_t nlen,
 		       const char *value, size_t vlen);
 
+/* Appends n bytes to a malloc'ed buffer that grows (doubling) up to max bytes;
+ * false, with nothing appended, past max or when out of memory. */
+bool h2_map_buf_put(char **buf, uint32_t *len, uint32_t *cap, uint32_t max, const void *p, size_t n);
+
 /* HTTP/2 carries no reason phrase: HTTP/1.1 heads built from HTTP/2 use h1_reason
  * (runtime/h1_write.h). */
 

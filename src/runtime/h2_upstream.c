@@ -43,7 +43,7 @@ struct h2_up {
 	bool is_head, body_done, deferred;
 	uint8_t body_kind;          /* enum h1_body */
 	char *head;
-	size_t head_len, head_cap;
+	uint32_t head_len, head_cap;
 	uint64_t cl_left;
 	char *body;                 /* H2_UP_BODY_CAP */
 	size_t body_off, body_len;
@@ -51,9 +51,9 @@ struct h2_up {
 
 	/* response: translated to HTTP/1.1 in rbuf; fields of a HEADERS frame in fields */
 	char *rbuf;
-	size_t r_off, r_len, r_cap;
+	uint32_t r_off, r_len, r_cap;
 	char *fields;
-	size_t fields_len, fields_cap;
+	uint32_t fields_len, fields_cap;
 	int status;
 	bool has_length, chunked, head_out, resp_done, reset, goaway, eof, broken;
 	bool trailers_ok;           /* the request said "TE: trailers" (gRPC does) */
@@ -61,44 +61,20 @@ struct h2_up {
 
 	/* frames the socket did not take */
 	char *out;
-	size_t out_off, out_len, out_cap;
+	uint32_t out_off, out_len, out_cap;
 };
 
-/* Appends to a buffer that may grow up to max; false (nothing appended) past it. */
-static bool buf_put(char **buf, size_t *len, size_t *cap, size_t max, const void *p, size_t n)
-{
-	if (n == 0)
-		return true;
-	if (n > max || *len > max - n)
-		return false;
-	if (*len + n > *cap) {
-		size_t ncap = *cap ? *cap : 1024;
-		while (ncap < *len + n)
-			ncap *= 2;
-		if (ncap > max)
-			ncap = max;
-		char *nb = realloc(*buf, ncap);
-		if (nb == NULL)
-			return false;
-		*buf = nb;
-		*cap = ncap;
-	}
-	memcpy(*buf + *len, p, n);
-	*len += n;
-	return true;
-}
-
-static size_t resp_max(const struct h2_up *h)
+static uint32_t resp_max(const struct h2_up *h)
 {
 	/* one socket read of DATA with chunk framing, plus a head, plus what waited */
-	return H2_UP_PENDING_MAX + 2 * H2_UP_READ + 2 * h->lim->head_cap;
+	return (uint32_t)(H2_UP_PENDING_MAX + 2 * H2_UP_READ + 2 * h->lim->head_cap);
 }
 
 static bool resp_put(struct h2_up *h, const void *p, size_t n)
 {
 	if (h->r_off > 0 && h->r_off == h->r_len)
 		h->r_off = h->r_len = 0;
-	return buf_put(&h->rbuf, &h->r_len, &h->r_cap, resp_max(h), p, n);
+	return h2_map_buf_put(&h->rbuf, &h->r_len, &h->r_cap, resp_max(h), p, n);
 }
 
 /* ---- nghttp2 callbacks: the response becomes HTTP/1.1 bytes ---- */
@@ -143,21 +119,13 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
 			return 0;
 		h->has_length = true;
 	}
-	size_t need = nlen + vlen + 4;
-	if (h->fields_len + need > h->lim->max_header_bytes)
-		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  /* resets the stream: 502 */
-	if (h->fields_len + need > h->fields_cap) {
-		size_t ncap = h->fields_cap ? h->fields_cap : 1024;
-		while (ncap < h->fields_len + need)
-			ncap *= 2;
-		char *nb = realloc(h->fields, ncap);
-		if (nb == NULL)
-			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-		h->fields = nb;
-		h->fields_cap = ncap;
-	}
-	(void)h2_map_field_line(h->fields, h->fields_cap, &h->fields_len, n, nlen, v, vlen);
-	return 0;
+	/* past max_header_bytes (or out of memory) the stream is reset: a 502 */
+	uint32_t max = (uint32_t)h->lim->max_header_bytes;
+	bool ok = h2_map_buf_put(&h->fields, &h->fields_len, &h->fields_cap, max, n, nlen) &&
+		  h2_map_buf_put(&h->fields, &h->fields_len, &h->fields_cap, max, ": ", 2) &&
+		  h2_map_buf_put(&h->fields, &h->fields_len, &h->fields_cap, max, v, vlen) &&
+		  h2_map_buf_put(&h->fields, &h->fields_len, &h->fields_cap, max, "\r\n", 2);
+	return ok ? 0 : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 }
 
 /* The final response head, framed for HTTP/1.1: the backend's Content-Length when
@@ -331,8 +299,8 @@ static int flush(struct h2_up *h)
 		}
 		if (done < (size_t)n) {
 			/* bounded: one frame (16 KiB of DATA, or a head) at a time */
-			if (!buf_put(&h->out, &h->out_len, &h->out_cap, (size_t)n + 1024, p + done,
-				     (size_t)n - done)) {
+			if (!h2_map_buf_put(&h->out, &h->out_len, &h->out_cap, (uint32_t)n + 1024, p + done,
+					    (size_t)n - done)) {
 				h->broken = true;
 				return -1;
 			}
@@ -476,16 +444,16 @@ static int submit_head(struct h2_up *h)
 /* Takes head bytes up to the end of the head; returns how many, or -1. */
 static ssize_t take_head(struct h2_up *h, const char *p, size_t n)
 {
-	size_t old = h->head_len;
-	size_t max = h->lim->head_cap + 1024;  /* the proxy's head plus what it adds */
+	uint32_t old = h->head_len;
+	uint32_t max = (uint32_t)h->lim->head_cap + 1024;  /* the proxy's head plus what it adds */
 	size_t room = max - old;
 	size_t k = n < room ? n : room;
-	if (k == 0 || !buf_put(&h->head, &h->head_len, &h->head_cap, max, p, k))
+	if (k == 0 || !h2_map_buf_put(&h->head, &h->head_len, &h->head_cap, max, p, k))
 		return -1;
 	size_t from = old > 3 ? old - 3 : 0;
 	for (size_t i = from; i + 4 <= h->head_len; i++) {
 		if (!memcmp(h->head + i, "\r\n\r\n", 4)) {
-			size_t end = i + 4;
+			uint32_t end = (uint32_t)(i + 4);
 			h->head_len = end;
 			if (submit_head(h) < 0)
 				return -1;

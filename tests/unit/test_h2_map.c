@@ -36,7 +36,8 @@ static ssize_t dechunk_all(struct h1_dechunk *d, const char *in, size_t len, siz
 		ssize_t k = h1_dechunk(d, in + off, give, &data, &dlen, done);
 		if (k < 0)
 			return -1;
-		memcpy(out + olen, data, dlen);
+		if (dlen > 0)
+			memcpy(out + olen, data, dlen);
 		olen += dlen;
 		off += (size_t)k;
 	}
