@@ -4,8 +4,10 @@
 
 #include "runtime/h2_map.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "runtime/h1_parse.h"
 
@@ -175,4 +177,68 @@ bool h2_map_buf_put(char **buf, uint32_t *len, uint32_t *cap, uint32_t max, cons
 	memcpy(*buf + *len, p, n);
 	*len += (uint32_t)n;
 	return true;
+}
+
+nghttp2_nv *h2_map_request(char *head, size_t len, const struct h1_limits *lim,
+			   struct h1_header *scratch, size_t max, struct h1_request *req, size_t *n)
+{
+	memset(req, 0, sizeof *req);
+	if (h1_parse_request(head, len, lim, req, scratch, max) <= 0)
+		return NULL;
+	nghttp2_nv *nv = calloc(req->nheaders + 4, sizeof *nv);
+	if (nv == NULL)
+		return NULL;
+	size_t k = 0;
+#define NV(nm, nl, vv, vl) nv[k++] = (nghttp2_nv){ (uint8_t *)(uintptr_t)(nm), (uint8_t *)(uintptr_t)(vv), \
+						   (nl), (vl), NGHTTP2_NV_FLAG_NONE }
+	NV(":method", 7, req->method, req->method_len);
+	NV(":scheme", 7, "http", 4);
+	if (req->host != NULL)  /* an HTTP/1.0 request may have none (§8.3.1 allows it) */
+		NV(":authority", 10, req->host, req->host_len);
+	NV(":path", 5, req->target, req->target_len);
+	for (size_t i = 0; i < req->nheaders; i++) {
+		struct h1_header *f = &scratch[i];
+		if (h1_token_eq(f->name, f->name_len, "host") ||
+		    h2_field_dropped(f->name, f->name_len, f->value, f->value_len))
+			continue;
+		/* HTTP/2 field names are lowercase (§8.2.1): the head is the caller's */
+		char *name = head + (f->name - head);
+		for (size_t j = 0; j < f->name_len; j++)
+			if (name[j] >= 'A' && name[j] <= 'Z')
+				name[j] = (char)(name[j] + 32);
+		NV(f->name, f->name_len, f->value, f->value_len);
+	}
+#undef NV
+	*n = k;
+	return nv;
+}
+
+int h2_map_send(nghttp2_session *s, int fd, struct h2_pending *p)
+{
+	for (;;) {
+		while (p->off < p->len) {
+			ssize_t k = send(fd, p->buf + p->off, p->len - p->off, MSG_NOSIGNAL);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0)
+				return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+			p->off += (uint32_t)k;
+		}
+		p->off = p->len = 0;
+		const uint8_t *f;
+		ssize_t n = nghttp2_session_mem_send(s, &f);
+		if (n <= 0)
+			return n < 0 ? -1 : 0;
+		ssize_t k;
+		do
+			k = send(fd, f, (size_t)n, MSG_NOSIGNAL);
+		while (k < 0 && errno == EINTR);
+		if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		size_t sent = k < 0 ? 0 : (size_t)k;
+		/* the rest of this frame (16 KiB of DATA, or a head) waits for the socket */
+		if (sent < (size_t)n &&
+		    !h2_map_buf_put(&p->buf, &p->len, &p->cap, (uint32_t)n + 1024, f + sent, (size_t)n - sent))
+			return -1;
+	}
 }

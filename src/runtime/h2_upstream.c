@@ -60,8 +60,7 @@ struct h2_up {
 	uint32_t reset_code;        /* the backend's RST_STREAM error code */
 
 	/* frames the socket did not take */
-	char *out;
-	uint32_t out_off, out_len, out_cap;
+	struct h2_pending out;
 };
 
 static uint32_t resp_max(const struct h2_up *h)
@@ -259,54 +258,13 @@ static ssize_t body_read(nghttp2_session *s, int32_t stream, uint8_t *buf, size_
 
 /* ---- socket edge ---- */
 
-/* Sends the frames nghttp2 has ready; keeps what the socket does not take. */
 static int flush(struct h2_up *h)
 {
-	while (h->out_off < h->out_len) {
-		ssize_t k = send(h->fd, h->out + h->out_off, h->out_len - h->out_off, MSG_NOSIGNAL);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			h->broken = true;
-			return -1;
-		}
-		h->out_off += (size_t)k;
+	if (h2_map_send(h->s, h->fd, &h->out) < 0) {
+		h->broken = true;
+		return -1;
 	}
-	h->out_off = h->out_len = 0;
-	for (;;) {
-		const uint8_t *p;
-		ssize_t n = nghttp2_session_mem_send(h->s, &p);
-		if (n < 0) {
-			h->broken = true;
-			return -1;
-		}
-		if (n == 0)
-			return 0;
-		size_t done = 0;
-		while (done < (size_t)n) {
-			ssize_t k = send(h->fd, p + done, (size_t)n - done, MSG_NOSIGNAL);
-			if (k < 0) {
-				if (errno == EINTR)
-					continue;
-				if (errno == EAGAIN || errno == EWOULDBLOCK)
-					break;
-				h->broken = true;
-				return -1;
-			}
-			done += (size_t)k;
-		}
-		if (done < (size_t)n) {
-			/* bounded: one frame (16 KiB of DATA, or a head) at a time */
-			if (!h2_map_buf_put(&h->out, &h->out_len, &h->out_cap, (uint32_t)n + 1024, p + done,
-					    (size_t)n - done)) {
-				h->broken = true;
-				return -1;
-			}
-			return 0;
-		}
-	}
+	return 0;
 }
 
 /* Reads and processes what the backend sent, while little translated output waits.
@@ -384,7 +342,7 @@ void h2_up_free(struct h2_up *h)
 	free(h->body);
 	free(h->rbuf);
 	free(h->fields);
-	free(h->out);
+	free(h->out.buf);
 	free(h);
 }
 
@@ -392,35 +350,12 @@ void h2_up_free(struct h2_up *h)
 static int submit_head(struct h2_up *h)
 {
 	struct h1_request req;
-	memset(&req, 0, sizeof req);
 	struct h1_limits lim = { h->head_cap, h->lim->parse_headers };
-	int r = h1_parse_request(h->head, h->head_len, &lim, &req, h->scratch, h->lim->parse_headers);
-	if (r <= 0)
-		return -1;
-	nghttp2_nv *nv = calloc(req.nheaders + 4, sizeof *nv);
+	size_t n;
+	nghttp2_nv *nv = h2_map_request(h->head, h->head_len, &lim, h->scratch, h->lim->parse_headers,
+					&req, &n);
 	if (nv == NULL)
 		return -1;
-	size_t n = 0;
-#define NV(nm, nl, vv, vl) nv[n++] = (nghttp2_nv){ (uint8_t *)(uintptr_t)(nm), (uint8_t *)(uintptr_t)(vv), \
-							   (nl), (vl), NGHTTP2_NV_FLAG_NONE }
-	NV(":method", 7, req.method, req.method_len);
-	NV(":scheme", 7, "http", 4);
-	if (req.host != NULL)  /* an HTTP/1.0 request may have none (§8.3.1 allows it) */
-		NV(":authority", 10, req.host, req.host_len);
-	NV(":path", 5, req.target, req.target_len);
-	for (size_t i = 0; i < req.nheaders; i++) {
-		struct h1_header *f = &h->scratch[i];
-		if (h1_token_eq(f->name, f->name_len, "host") ||
-		    h2_field_dropped(f->name, f->name_len, f->value, f->value_len))
-			continue;
-		/* HTTP/2 field names are lowercase (§8.2.1); the head is ours to change */
-		char *name = (char *)(uintptr_t)f->name;
-		for (size_t k = 0; k < f->name_len; k++)
-			if (name[k] >= 'A' && name[k] <= 'Z')
-				name[k] = (char)(name[k] + 32);
-		NV(f->name, f->name_len, f->value, f->value_len);
-	}
-#undef NV
 	h->is_head = req.method_len == 4 && !memcmp(req.method, "HEAD", 4);
 	h->trailers_ok = false;
 	for (size_t i = 0; i < req.nheaders; i++)
@@ -529,7 +464,7 @@ ssize_t h2_up_writev(struct upstream *u, const struct iovec *iov, int n)
 		return -1;
 	}
 	size_t taken = 0;
-	for (int i = 0; i < n && h->out_off == h->out_len; i++) {
+	for (int i = 0; i < n && h->out.off == h->out.len; i++) {
 		const char *p = iov[i].iov_base;
 		size_t left = iov[i].iov_len;
 		while (left > 0) {
@@ -629,7 +564,7 @@ int h2_up_events(const struct upstream *u, int want)
 {
 	const struct h2_up *h = u->h2;
 	int ev = want & EV_READ;
-	if (h->out_off < h->out_len)
+	if (h->out.off < h->out.len)
 		return ev | EV_WRITE;
 	if (want & EV_WRITE) {
 		if (!window_blocked(h))
@@ -644,7 +579,7 @@ bool h2_up_release(struct upstream *u)
 {
 	struct h2_up *h = u->h2;
 	if (h->broken || h->goaway || h->eof || h->reset || !h->resp_done || h->rq != UQ_SENT ||
-	    h->stream != 0 || h->out_off < h->out_len || h->r_len > h->r_off ||
+	    h->stream != 0 || h->out.off < h->out.len || h->r_len > h->r_off ||
 	    nghttp2_session_get_next_stream_id(h->s) > (1u << 31) - 2)
 		return false;
 	h->rq = UQ_IDLE;

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* health: endpoint sets on the main thread, active HTTP health checks and the sweep that
  * ends ejections. A check is one HTTP/1.1 request on a new connection ("Connection:
- * close"): healthy when the status line arrives within the timeout with an expected
- * status. The first result decides at once (an endpoint is used before its first
- * check); after that unhealthyThreshold failures in a row mark it unhealthy and
- * healthyThreshold successes in a row bring it back, as Envoy does. */
+ * close"), or one HTTP/2 stream to an h2c backend (h2_once.h): healthy when the status
+ * line (:status) arrives within the timeout with an expected status. The first result
+ * decides at once (an endpoint is used before its first check); after that
+ * unhealthyThreshold failures in a row mark it unhealthy and healthyThreshold
+ * successes in a row bring it back, as Envoy does. */
 #include "config.h"
 
 #include "runtime/health.h"
@@ -20,6 +21,7 @@
 #include "base/log.h"
 #include "runtime/epset.h"
 #include "runtime/generation.h"
+#include "runtime/h2_once.h"
 
 /* The period of the main-thread pass over the endpoints (seconds). */
 #define HEALTH_TICK 0.1
@@ -35,6 +37,7 @@ struct hcheck {
 	const char *backend;
 	int fd;
 	bool connecting;
+	struct h2_once *h2;           /* h2c backend: the check is an HTTP/2 stream */
 	uint32_t req_len, req_off, resp_len;
 	char req[HEALTH_REQ_MAX];
 	char resp[64];
@@ -105,6 +108,7 @@ static void check_free(struct hcheck *k)
 	ev_timer_stop(h->loop, &k->timer);
 	if (k->fd >= 0)
 		close(k->fd);
+	h2_once_free(k->h2);
 	if (k->prev != NULL)
 		k->prev->next = k->next;
 	else
@@ -162,6 +166,36 @@ static int status_of(const char *p, size_t n)
 	return s;
 }
 
+static void check_status(struct hcheck *k, int status)
+{
+	if (!img_policy_status_ok(k->pol, status)) {
+		char why[48];
+		snprintf(why, sizeof why, "unexpected status %d", status);
+		check_done(k, false, why);
+		return;
+	}
+	check_done(k, true, NULL);
+}
+
+/* An h2c backend (appProtocol kubernetes.io/h2c) may answer nothing but HTTP/2 with
+ * prior knowledge: its check is one stream, decided by the :status of the answer. */
+static void check_h2_io(struct hcheck *k)
+{
+	int r = h2_once_io(k->h2, k->fd);
+	int status = h2_once_status(k->h2);
+	if (status != 0) {
+		check_status(k, status);
+		return;
+	}
+	if (r != 0) {
+		check_done(k, false, r < 0 ? "HTTP/2 connection failed" : "HTTP/2 stream closed without a response");
+		return;
+	}
+	ev_io_stop(k->h->loop, &k->io);
+	ev_io_set(&k->io, k->fd, h2_once_events(k->h2));
+	ev_io_start(k->h->loop, &k->io);
+}
+
 static void check_on_io(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct hcheck *k = (struct hcheck *)(void *)io;
@@ -177,6 +211,10 @@ static void check_on_io(struct ev_loop *loop, ev_io *io, int revents)
 			return;
 		}
 		k->connecting = false;
+	}
+	if (k->h2 != NULL) {
+		check_h2_io(k);
+		return;
 	}
 	while (k->req_off < k->req_len) {
 		ssize_t n = send(k->fd, k->req + k->req_off, k->req_len - k->req_off, MSG_NOSIGNAL);
@@ -215,13 +253,7 @@ static void check_on_io(struct ev_loop *loop, ev_io *io, int revents)
 		check_done(k, false, "not an HTTP response");
 		return;
 	}
-	if (!img_policy_status_ok(k->pol, status)) {
-		char why[48];
-		snprintf(why, sizeof why, "unexpected status %d", status);
-		check_done(k, false, why);
-		return;
-	}
-	check_done(k, true, NULL);
+	check_status(k, status);
 }
 
 static void check_on_timeout(struct ev_loop *loop, ev_timer *t, int revents)
@@ -230,6 +262,22 @@ static void check_on_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop;
 	(void)revents;
 	check_done(k, false, "timeout");
+}
+
+static struct h2_once *check_h2_new(const struct img_header *img, const struct epcluster *cl,
+				     const struct ep_state *e)
+{
+	const char *m = img_str_ptr(img, cl->pol->hc_method), *p = img_str_ptr(img, cl->pol->hc_path);
+	static const char ua[] = "gatewayd-health-check";
+#define NV(n, v, vl) { (uint8_t *)(uintptr_t)(n), (uint8_t *)(uintptr_t)(v), sizeof(n) - 1, (vl), \
+			     NGHTTP2_NV_FLAG_NONE }
+	const nghttp2_nv nv[] = {
+		NV(":method", m, strlen(m)), NV(":scheme", "http", 4),
+		NV(":authority", e->host, strlen(e->host)),  /* what HTTP/1.1 sends as Host */
+		NV(":path", p, strlen(p)), NV("user-agent", ua, sizeof ua - 1),
+	};
+#undef NV
+	return h2_once_new(nv, sizeof nv / sizeof nv[0], NULL, 0);
 }
 
 static void check_start(struct health *h, struct epset *s, struct epcluster *cl, struct ep_state *e)
@@ -251,6 +299,11 @@ static void check_start(struct health *h, struct epset *s, struct epcluster *cl,
 		return;
 	}
 	k->req_len = (uint32_t)n;
+	if (s->gen->backends[cl->backend].app_protocol == IMG_APP_H2C &&
+	    (k->h2 = check_h2_new(img, cl, e)) == NULL) {
+		free(k);
+		return;
+	}
 	k->fd = socket(e->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	epset_ref(s);
 	k->set = s;

@@ -3,7 +3,9 @@
  * Each copy owns one non-pooled connection that asks the backend to close after its
  * answer ("Connection: close", RFC 9112 §9.6), so the answer needs no parsing: it is
  * read and dropped until EOF. Memory is bounded by MIRROR_MAX_INFLIGHT copies of at
- * most one head plus MIRROR_MAX_BODY bytes. */
+ * most one head plus MIRROR_MAX_BODY bytes. A copy to an h2c backend (appProtocol
+ * kubernetes.io/h2c), which answers nothing but HTTP/2, is one stream on a
+ * prior-knowledge connection instead (h2_once.h), closed once the stream is. */
 #include "config.h"
 
 #include "runtime/mirror.h"
@@ -18,6 +20,9 @@
 #include "runtime/balancer.h"
 #include "runtime/conn.h"
 #include "runtime/generation.h"
+#include "runtime/h1_parse.h"
+#include "runtime/h2_map.h"
+#include "runtime/h2_once.h"
 #include "runtime/worker.h"
 
 struct mirror {
@@ -27,6 +32,7 @@ struct mirror {
 	struct mirror *prev, *next;
 	int fd;
 	bool connecting;
+	struct h2_once *h2;    /* h2c backend: data is the head and body to submit */
 	uint32_t len, off;     /* request bytes in data, bytes written */
 	char data[];
 };
@@ -58,6 +64,7 @@ static void mirror_free(struct mirror *m)
 	ev_timer_stop(loop, &m->timer);
 	if (m->fd >= 0)
 		close(m->fd);
+	h2_once_free(m->h2);
 	if (m->prev != NULL)
 		m->prev->next = m->next;
 	else
@@ -97,6 +104,35 @@ static void mirror_send(struct mirror *m)
 	mirror_watch(m, EV_READ);
 }
 
+/* The answer is not wanted either: the copy is over when its stream closes. */
+static void mirror_h2_io(struct mirror *m)
+{
+	if (h2_once_io(m->h2, m->fd) != 0)
+		mirror_free(m);
+	else
+		mirror_watch(m, h2_once_events(m->h2));
+}
+
+/* The HTTP/1.1 head in m->data[0..head_len), as gatewayd forwards it, becomes the
+ * stream's fields (h2_map_request); the body follows it in data. The worker's parse
+ * scratch may still hold the request being routed, so this parse has its own. */
+static struct h2_once *mirror_h2_new(struct mirror *m, const struct rt_limits *lim, size_t head_len,
+				     size_t body)
+{
+	struct h1_header *scratch = calloc(lim->parse_headers, sizeof *scratch);
+	if (scratch == NULL)
+		return NULL;
+	struct h1_limits hl = { head_len, lim->parse_headers };
+	struct h1_request req;
+	size_t n;
+	nghttp2_nv *nv = h2_map_request(m->data, head_len, &hl, scratch, lim->parse_headers, &req, &n);
+	struct h2_once *o = nv != NULL && req.host != NULL ? h2_once_new(nv, n, m->data + head_len, body)
+							    : NULL;
+	free(nv);
+	free(scratch);
+	return o;
+}
+
 static void mirror_on_io(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct mirror *m = container_of(io, struct mirror, io);
@@ -110,6 +146,10 @@ static void mirror_on_io(struct ev_loop *loop, ev_io *io, int revents)
 			return;
 		}
 		m->connecting = false;
+	}
+	if (m->h2 != NULL) {
+		mirror_h2_io(m);
+		return;
 	}
 	if (m->off < m->len) {
 		if (revents & EV_WRITE)
@@ -194,15 +234,27 @@ void mirror_start(struct conn *c, const struct img_header *img, const struct img
 		st->stats.dropped++;
 		return;
 	}
-	size_t len = head_len - 2 + sizeof conn_close_field - 1 + (size_t)body;
+	bool h2 = IMG_ARRAY(img, img->backends, struct img_backend)[f->backend].app_protocol == IMG_APP_H2C;
+	size_t len = h2 ? head_len + (size_t)body : head_len - 2 + sizeof conn_close_field - 1 + (size_t)body;
 	struct mirror *m = malloc(sizeof *m + len);
 	if (m == NULL) {
 		st->stats.dropped++;
 		return;
 	}
-	memcpy(m->data, head, head_len - 2);
-	memcpy(m->data + head_len - 2, conn_close_field, sizeof conn_close_field - 1);
-	memcpy(m->data + head_len - 2 + sizeof conn_close_field - 1, c->in + c->head_len, (size_t)body);
+	if (h2) {
+		memcpy(m->data, head, head_len);
+		memcpy(m->data + head_len, c->in + c->head_len, (size_t)body);
+		if ((m->h2 = mirror_h2_new(m, c->w->lim, head_len, (size_t)body)) == NULL) {
+			free(m);
+			st->stats.dropped++;
+			return;
+		}
+	} else {
+		m->h2 = NULL;
+		memcpy(m->data, head, head_len - 2);
+		memcpy(m->data + head_len - 2, conn_close_field, sizeof conn_close_field - 1);
+		memcpy(m->data + head_len - 2 + sizeof conn_close_field - 1, c->in + c->head_len, (size_t)body);
+	}
 	m->len = (uint32_t)len;
 	m->off = 0;
 	m->st = st;
@@ -237,7 +289,10 @@ void mirror_start(struct conn *c, const struct img_header *img, const struct img
 		mirror_free(m);
 		return;
 	}
-	mirror_send(m);
+	if (m->h2 != NULL)
+		mirror_h2_io(m);
+	else
+		mirror_send(m);
 }
 
 unsigned mirror_inflight(const struct worker *w)

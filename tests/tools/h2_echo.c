@@ -280,6 +280,51 @@ static char *h2e_describe(struct h2e_stream *st, size_t *len)
 	return b.p;
 }
 
+/* The request log the mirror tests read back, like echo_backend.py's: GET /_requests
+ * answers a JSON array of the last H2E_LOG request descriptions, oldest first, and
+ * ?clear=1 empties it afterwards. /_requests itself and /big are not logged. */
+#define H2E_LOG 64
+static char *h2e_log[H2E_LOG];
+static size_t h2e_log_len[H2E_LOG];
+static unsigned h2e_log_n;
+
+static void h2e_log_add(const char *desc, size_t len)
+{
+	unsigned i = h2e_log_n++ % H2E_LOG;
+
+	free(h2e_log[i]);
+	h2e_log[i] = h2e_xmalloc(len);
+	memcpy(h2e_log[i], desc, len);
+	h2e_log_len[i] = len;
+}
+
+static void h2e_log_clear(void)
+{
+	for (unsigned i = 0; i < H2E_LOG; i++) {
+		free(h2e_log[i]);
+		h2e_log[i] = NULL;
+	}
+	h2e_log_n = 0;
+}
+
+static char *h2e_log_dump(size_t *len, bool clear)
+{
+	struct h2e_sbuf b = {0};
+	unsigned first = h2e_log_n > H2E_LOG ? h2e_log_n - H2E_LOG : 0;
+
+	h2e_puts(&b, "[");
+	for (unsigned k = first; k < h2e_log_n; k++) {
+		if (k > first)
+			h2e_puts(&b, ", ");
+		h2e_put(&b, h2e_log[k % H2E_LOG], h2e_log_len[k % H2E_LOG]);
+	}
+	h2e_puts(&b, "]\n");
+	if (clear)
+		h2e_log_clear();
+	*len = b.n;
+	return b.p;
+}
+
 static ssize_t h2e_read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
 			     uint32_t *flags, nghttp2_data_source *src, void *ud)
 {
@@ -344,8 +389,13 @@ static void h2e_respond(struct h2e_stream *st)
 	if (h2e_path_is(path, "/big")) {
 		st->big = true;
 		st->big_left = strtoull(h2e_param(path, "bytes", qv, sizeof(qv)) ? qv : "0", NULL, 10);
+	} else if (h2e_path_is(path, "/_requests")) {
+		bool clear = h2e_param(path, "clear", qv, sizeof(qv)) && !strcmp(qv, "1");
+
+		st->body = h2e_log_dump(&st->blen, clear);
 	} else {
 		st->body = h2e_describe(st, &st->blen);
+		h2e_log_add(st->body, st->blen);
 	}
 	st->trailers = h2e_path_is(path, "/trailers");
 	snprintf(status, sizeof(status), "%d", code);
@@ -758,6 +808,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < H2E_MAX_CONNS; i++)
 		if (h2e_conns[i])
 			h2e_conn_free(h2e_conns[i]);
+	h2e_log_clear();
 	close(lfd);
 	return 0;
 }
