@@ -71,8 +71,12 @@ static uint32_t resp_max(const struct h2_up *h)
 
 static bool resp_put(struct h2_up *h, const void *p, size_t n)
 {
-	if (h->r_off > 0 && h->r_off == h->r_len)
-		h->r_off = h->r_len = 0;
+	/* what the proxy already read is dropped before the buffer grows */
+	if (h->r_off > 0 && h->r_len + n > h->r_cap) {
+		memmove(h->rbuf, h->rbuf + h->r_off, h->r_len - h->r_off);
+		h->r_len -= h->r_off;
+		h->r_off = 0;
+	}
 	return h2_map_buf_put(&h->rbuf, &h->r_len, &h->r_cap, resp_max(h), p, n);
 }
 
