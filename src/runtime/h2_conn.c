@@ -46,56 +46,14 @@ static void h2_pump_in(struct conn *c)
 	}
 }
 
-/* Frames to the socket at once; what it does not take waits in obuf, and no new
+/* Frames to the socket at once; what it does not take waits in h->out, and no new
  * frame is made meanwhile. */
 static void h2_flush(struct conn *c)
 {
 	struct h2_conn *h = c->h2;
-	for (;;) {
-		while (h->olen > 0) {
-			ssize_t k = send(c->fd, h->obuf + h->ooff, h->olen, MSG_NOSIGNAL);
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0) {
-				if (errno != EAGAIN && errno != EWOULDBLOCK)
-					h2_core_fail(h, "client write error", errno);
-				return;
-			}
-			h->ooff += (uint32_t)k;
-			h->olen -= (uint32_t)k;
-		}
-		h->ooff = 0;
-		const uint8_t *p;
-		ssize_t n = h2_core_send(h, &p);
-		if (n <= 0)
-			return;
-		ssize_t k;
-		do
-			k = send(c->fd, p, (size_t)n, MSG_NOSIGNAL);
-		while (k < 0 && errno == EINTR);
-		if (k < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				h2_core_fail(h, "client write error", errno);
-				return;
-			}
-			k = 0;
-		}
-		if (k == n)
-			continue;
-		size_t left = (size_t)(n - k);
-		if (left > h->ocap) {
-			uint8_t *b = realloc(h->obuf, left);
-			if (b == NULL) {
-				h2_core_fail(h, "out of memory", ENOMEM);
-				return;
-			}
-			h->obuf = b;
-			h->ocap = (uint32_t)left;
-		}
-		memcpy(h->obuf, p + k, left);
-		h->olen = (uint32_t)left;
-		return;
-	}
+	/* after a failure too: the GOAWAY saying why must still go out */
+	if (h2_map_send(h->s, c->fd, &h->out) < 0)
+		h2_core_fail(h, "client write error", ECONNRESET);
 }
 
 /* Tells the connection what it can do through the layer now. */
@@ -203,7 +161,7 @@ int h2_conn_events(const struct conn *c, int ev)
 		ev &= ~EV_READ;  /* an EOF stays readable: the connection reads it through us */
 	else
 		ev |= EV_READ;   /* control frames and WINDOW_UPDATEs, whatever the state */
-	if (h->olen > 0)
+	if (h->out.off < h->out.len)
 		ev |= EV_WRITE;
 	else if ((ev & EV_WRITE) && h2_core_out_blocked(h))
 		ev &= ~EV_WRITE;  /* the client's window, not the socket, holds us back */

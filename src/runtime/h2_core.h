@@ -10,6 +10,8 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "runtime/h2_map.h"
+
 #include "runtime/h2_conn.h"
 
 struct h1_dechunk;
@@ -72,8 +74,7 @@ struct h2_conn {
 	char *body;
 	uint32_t body_off, body_len, body_cap;
 	/* edge: frame bytes the socket did not take */
-	uint8_t *obuf;
-	uint32_t ooff, olen, ocap;
+	struct h2_pending out;
 };
 
 /* Records the first failure: why (static text) and the errno the calls report. */

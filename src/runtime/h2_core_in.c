@@ -538,6 +538,6 @@ void h2_core_free(struct h2_conn *h)
 	free(h->dc);
 	free(h->rhead);
 	free(h->body);
-	free(h->obuf);
+	free(h->out.buf);
 	free(h);
 }
