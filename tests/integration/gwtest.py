@@ -357,6 +357,21 @@ def to_yaml(obj, indent=0):
     return "".join(out)
 
 
+def doc(kind, name, ns=None, spec=None, api="gateway.networking.k8s.io/v1", labels=None, **top):
+    """Any resource: kind, metadata (name, namespace when given, labels), spec and
+    other top-level fields (a Service's or EndpointSlice's)."""
+    meta = {"name": name}
+    if ns:
+        meta["namespace"] = ns
+    if labels:
+        meta["labels"] = labels
+    d = {"apiVersion": api, "kind": kind, "metadata": meta}
+    if spec is not None:
+        d["spec"] = spec
+    d.update(top)
+    return d
+
+
 def documents(*objs):
     return "".join("---\n" + to_yaml(o) for o in objs)
 

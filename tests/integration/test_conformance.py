@@ -20,17 +20,7 @@ INFRA, APP, WEB = "gateway-conformance-infra", "gateway-conformance-app-backend"
 GROUP = "gateway.networking.k8s.io"
 
 
-def doc(kind, name, ns=None, spec=None, api="gateway.networking.k8s.io/v1", labels=None, **top):
-    meta = {"name": name}
-    if ns:
-        meta["namespace"] = ns
-    if labels:
-        meta["labels"] = labels
-    d = {"apiVersion": api, "kind": kind, "metadata": meta}
-    if spec is not None:
-        d["spec"] = spec
-    d.update(top)
-    return d
+doc = gwtest.doc
 
 
 def service(name, ns, echo, family="IPv4", address="127.0.0.1", ready=True):

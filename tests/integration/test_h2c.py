@@ -31,17 +31,8 @@ MIB = 1 << 20
 H2C = "kubernetes.io/h2c"
 
 
-def doc(kind, name, ns=INFRA, spec=None, api="gateway.networking.k8s.io/v1", labels=None, **top):
-    meta = {"name": name}
-    if ns:
-        meta["namespace"] = ns
-    if labels:
-        meta["labels"] = labels
-    d = {"apiVersion": api, "kind": kind, "metadata": meta}
-    if spec is not None:
-        d["spec"] = spec
-    d.update(top)
-    return d
+def doc(kind, name, ns=INFRA, **kw):
+    return gwtest.doc(kind, name, ns, **kw)
 
 
 def service(name, ports):
@@ -577,26 +568,8 @@ def _():
 @S.case("h2c client: garbage after the preface closes the connection (GOAWAY); HTTP/1.1 still works")
 def _():
     wait = 10 if WRAPPED else 3
-    s = socket.create_connection(("127.0.0.1", E["port"]), timeout=wait)
-    got, closed = b"", False
-    try:
-        s.sendall(gwtest.H2_PREFACE + b"this is not an HTTP/2 frame at all\r\n\r\n" * 4)
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            s.settimeout(max(0.01, deadline - time.monotonic()))
-            try:
-                b = s.recv(65536)
-            except socket.timeout:
-                break
-            except ConnectionResetError:
-                closed = True
-                break
-            if not b:
-                closed = True
-                break
-            got += b
-    finally:
-        s.close()
+    got, closed = gwtest.raw(E["port"], gwtest.H2_PREFACE + b"this is not an HTTP/2 frame at all\r\n\r\n" * 4,
+                             timeout=wait)
     goaway = [f for f in gwtest.h2_frames(got) if f[0] == 7]
     check(closed, "the connection was not closed within %ds (got %r)" % (wait, got[:80]))
     check(goaway or not got, "bytes but no GOAWAY before the close: %r" % got[:80])

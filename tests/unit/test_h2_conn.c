@@ -177,6 +177,14 @@ static int32_t request(struct client *c, const nghttp2_nv *nv, size_t n, const c
 	return id;
 }
 
+/* The plainest request: GET / on a.example, without a body. */
+static int32_t get_root(struct client *c)
+{
+	static const nghttp2_nv nv[] = {NV(":method", "GET"), NV(":scheme", "http"), NV(":path", "/"),
+					NV(":authority", "a.example")};
+	return request(c, nv, 4, NULL);
+}
+
 static void respond(struct client *c, const char *resp)
 {
 	struct iovec iov = {(void *)(uintptr_t)resp, strlen(resp)};
@@ -301,9 +309,7 @@ static void writes_wait_for_the_clients_window(void **state)
 {
 	(void)state;
 	struct client *c = client_new(10);
-	nghttp2_nv nv[] = {NV(":method", "GET"), NV(":scheme", "http"), NV(":path", "/"),
-			   NV(":authority", "a.example")};
-	int32_t id = request(c, nv, 4, NULL);
+	int32_t id = get_root(c);
 	read_all(c);
 	const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 25\r\n\r\n0123456789abcdefghijKLMNO";
 	size_t head = strlen(resp) - 25;
@@ -353,9 +359,7 @@ static void finish_ends_a_body_delimited_by_the_close(void **state)
 {
 	(void)state;
 	struct client *c = client_new(0);
-	nghttp2_nv nv[] = {NV(":method", "GET"), NV(":scheme", "http"), NV(":path", "/"),
-			   NV(":authority", "a.example")};
-	request(c, nv, 4, NULL);
+	get_root(c);
 	read_all(c);
 	respond(c, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil close");
 	assert_false(c->ended);
@@ -372,9 +376,7 @@ static void finish_resets_a_cut_response(void **state)
 {
 	(void)state;
 	struct client *c = client_new(0);
-	nghttp2_nv nv[] = {NV(":method", "GET"), NV(":scheme", "http"), NV(":path", "/"),
-			   NV(":authority", "a.example")};
-	request(c, nv, 4, NULL);
+	get_root(c);
 	read_all(c);
 	respond(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart");
 	h2_core_finish(c->h);
@@ -389,9 +391,7 @@ static void client_reset_of_the_served_stream_is_fatal(void **state)
 {
 	(void)state;
 	struct client *c = client_new(0);
-	nghttp2_nv nv[] = {NV(":method", "GET"), NV(":scheme", "http"), NV(":path", "/"),
-			   NV(":authority", "a.example")};
-	int32_t id = request(c, nv, 4, NULL);
+	int32_t id = get_root(c);
 	read_all(c);
 	assert_int_equal(nghttp2_submit_rst_stream(c->s, 0, id, NGHTTP2_CANCEL), 0);
 	const uint8_t *p;
@@ -408,9 +408,7 @@ static void client_goaway_ends_the_input_after_the_last_request(void **state)
 {
 	(void)state;
 	struct client *c = client_new(0);
-	nghttp2_nv nv[] = {NV(":method", "GET"), NV(":scheme", "http"), NV(":path", "/"),
-			   NV(":authority", "a.example")};
-	request(c, nv, 4, NULL);
+	get_root(c);
 	assert_int_equal(nghttp2_submit_goaway(c->s, 0, 0, NGHTTP2_NO_ERROR, NULL, 0), 0);
 	pump(c);
 	char buf[256];
