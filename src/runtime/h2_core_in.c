@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <nghttp2/nghttp2.h>
 
@@ -78,22 +79,6 @@ static void h2_local_reply(struct h2_conn *h, int32_t id, int status)
 	(void)nghttp2_submit_response(h->s, id, &nv, 1, NULL);
 }
 
-static bool bytes_ieq(const char *a, size_t alen, const char *b, size_t blen)
-{
-	if (alen != blen)
-		return false;
-	for (size_t i = 0; i < alen; i++) {
-		char x = a[i], y = b[i];
-		if (x >= 'A' && x <= 'Z')
-			x = (char)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (char)(y - 'A' + 'a');
-		if (x != y)
-			return false;
-	}
-	return true;
-}
-
 /* Builds the HTTP/1.1 head of a complete request HEADERS (RFC 9113 §8.3.1), or
  * returns the status of the answer the layer gives instead. */
 static int rq_translate(struct h2_conn *h, struct h2_rq *rq)
@@ -109,7 +94,8 @@ static int rq_translate(struct h2_conn *h, struct h2_rq *rq)
 		return 400;
 	/* RFC 9113 §8.3.1: Host and :authority must not differ. */
 	if (rq->authority != NULL && rq->host != NULL &&
-	    !bytes_ieq(rq->authority, rq->authority_len, rq->host, rq->host_len))
+	    (rq->authority_len != rq->host_len ||
+	     strncasecmp(rq->authority, rq->host, rq->host_len) != 0))
 		return 400;
 	const char *host = rq->authority != NULL ? rq->authority : rq->host;
 	uint32_t host_len = rq->authority != NULL ? rq->authority_len : rq->host_len;
@@ -286,15 +272,10 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
 		(void)nghttp2_session_consume(s, id, len);
 		return 0;
 	}
-	if (rq->body_off > 0 && rq->body_len + len > rq->body_cap) {
-		memmove(rq->body, rq->body + rq->body_off, rq->body_len - rq->body_off);
-		rq->body_len -= rq->body_off;
-		rq->body_off = 0;
-	}
 	/* Unread bytes stay within the window we advertised (we consume only as the
 	 * connection reads); more would be nghttp2 failing its flow control. */
-	if (!h2_map_buf_put(&rq->body, &rq->body_len, &rq->body_cap, H2_CONN_WINDOW, (const char *)data,
-			len)) {
+	if (!h2_map_buf_push(&rq->body, &rq->body_off, &rq->body_len, &rq->body_cap, H2_CONN_WINDOW,
+			     data, len)) {
 		h2_core_fail(h, "request body beyond the flow-control window", EPROTO);
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	}

@@ -163,29 +163,10 @@ bool h2_core_out_blocked(const struct h2_conn *h)
 /* n fits out_room(): the buffer grows up to H2_CONN_BODY_MAX. */
 static int body_put(struct h2_conn *h, const char *p, size_t n)
 {
-	if (n == 0)
-		return 0;
-	if (h->body_off > 0 && h->body_len + n > h->body_cap) {
-		memmove(h->body, h->body + h->body_off, h->body_len - h->body_off);
-		h->body_len -= h->body_off;
-		h->body_off = 0;
+	if (!h2_map_buf_push(&h->body, &h->body_off, &h->body_len, &h->body_cap, H2_CONN_BODY_MAX, p, n)) {
+		h2_core_fail(h, "out of memory", ENOMEM);
+		return -1;
 	}
-	if (h->body_len + n > h->body_cap) {
-		size_t cap = h->body_cap ? 2 * (size_t)h->body_cap : 4096;
-		while (cap < h->body_len + n)
-			cap *= 2;
-		if (cap > H2_CONN_BODY_MAX)
-			cap = H2_CONN_BODY_MAX;
-		char *b = realloc(h->body, cap);
-		if (b == NULL) {
-			h2_core_fail(h, "out of memory", ENOMEM);
-			return -1;
-		}
-		h->body = b;
-		h->body_cap = (uint32_t)cap;
-	}
-	memcpy(h->body + h->body_len, p, n);
-	h->body_len += (uint32_t)n;
 	return 0;
 }
 
@@ -288,7 +269,7 @@ static ssize_t out_take(struct h2_conn *h, const char *p, size_t len)
 				return (ssize_t)len;  /* answers no request: dropped */
 			if (h->rstream != 0)
 				break;  /* the last body still drains */
-			size_t start = h->rhead_len >= 3 ? h->rhead_len - 3 : 0;
+			size_t start = h->rhead_len;
 			size_t n = len - took;
 			if (n > h->lim.resp_head_cap - h->rhead_len)
 				n = h->lim.resp_head_cap - h->rhead_len;
@@ -296,34 +277,17 @@ static ssize_t out_take(struct h2_conn *h, const char *p, size_t len)
 				h2_core_fail(h, "response head too large", EPROTO);
 				return -1;
 			}
-			if (h->rhead_len + n > h->rhead_cap) {
-				size_t cap = h->rhead_cap ? 2 * (size_t)h->rhead_cap : 1024;
-				while (cap < h->rhead_len + n)
-					cap *= 2;
-				if (cap > h->lim.resp_head_cap)
-					cap = h->lim.resp_head_cap;
-				char *b = realloc(h->rhead, cap);
-				if (b == NULL) {
-					h2_core_fail(h, "out of memory", ENOMEM);
-					return -1;
-				}
-				h->rhead = b;
-				h->rhead_cap = (uint32_t)cap;
+			if (!h2_map_buf_put(&h->rhead, &h->rhead_len, &h->rhead_cap, h->lim.resp_head_cap,
+					    p + took, n)) {
+				h2_core_fail(h, "out of memory", ENOMEM);
+				return -1;
 			}
-			memcpy(h->rhead + h->rhead_len, p + took, n);
-			h->rhead_len += (uint32_t)n;
-			const char *end = NULL;
-			for (size_t i = start; i + 4 <= h->rhead_len; i++) {
-				if (memcmp(h->rhead + i, "\r\n\r\n", 4) == 0) {
-					end = h->rhead + i + 4;
-					break;
-				}
-			}
-			if (end == NULL) {
+			size_t end = h2_map_head_end(h->rhead, start, h->rhead_len);
+			if (end == 0) {
 				took += n;
 				continue;
 			}
-			size_t extra = h->rhead_len - (size_t)(end - h->rhead);
+			size_t extra = h->rhead_len - end;
 			h->rhead_len -= (uint32_t)extra;
 			took += n - extra;
 			if (out_submit_head(h, rq) < 0) {

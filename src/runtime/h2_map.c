@@ -213,6 +213,25 @@ nghttp2_nv *h2_map_request(char *head, size_t len, const struct h1_limits *lim,
 	return nv;
 }
 
+bool h2_map_buf_push(char **buf, uint32_t *off, uint32_t *len, uint32_t *cap, uint32_t max,
+		     const void *p, size_t n)
+{
+	if (*off > 0 && *len + n > *cap) {
+		memmove(*buf, *buf + *off, *len - *off);
+		*len -= *off;
+		*off = 0;
+	}
+	return h2_map_buf_put(buf, len, cap, max, p, n);
+}
+
+size_t h2_map_head_end(const char *buf, size_t old, size_t len)
+{
+	for (size_t i = old > 3 ? old - 3 : 0; i + 4 <= len; i++)
+		if (memcmp(buf + i, "\r\n\r\n", 4) == 0)
+			return i + 4;
+	return 0;
+}
+
 int h2_map_send(nghttp2_session *s, int fd, struct h2_pending *p)
 {
 	for (;;) {

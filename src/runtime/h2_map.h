@@ -55,6 +55,13 @@ bool h2_map_field_line(char *buf, size_t cap, size_t *off, const char *name, siz
 /* Appends n bytes to a malloc'ed buffer that grows (doubling) up to max bytes;
  * false, with nothing appended, past max or when out of memory. */
 bool h2_map_buf_put(char **buf, uint32_t *len, uint32_t *cap, uint32_t max, const void *p, size_t n);
+/* The same for a buffer read from *off: the bytes before *off are dropped first when
+ * the new ones do not fit (max then bounds the unread bytes). */
+bool h2_map_buf_push(char **buf, uint32_t *off, uint32_t *len, uint32_t *cap, uint32_t max,
+		     const void *p, size_t n);
+/* Where a message head that ends with CRLF CRLF ends in buf[0..len), given that
+ * buf[0..old) held no end yet: the length up to and including the empty line, or 0. */
+size_t h2_map_head_end(const char *buf, size_t old, size_t len);
 
 /* A request head as gatewayd forwards it (head[0..len), CRLF CRLF included) as the
  * fields of an HTTP/2 request (RFC 9113 §8.3.1): the pseudo-header fields first

@@ -69,15 +69,10 @@ static uint32_t resp_max(const struct h2_up *h)
 	return (uint32_t)(H2_UP_PENDING_MAX + 2 * H2_UP_READ + 2 * h->lim->head_cap);
 }
 
+/* what the proxy already read is dropped before the buffer grows */
 static bool resp_put(struct h2_up *h, const void *p, size_t n)
 {
-	/* what the proxy already read is dropped before the buffer grows */
-	if (h->r_off > 0 && h->r_len + n > h->r_cap) {
-		memmove(h->rbuf, h->rbuf + h->r_off, h->r_len - h->r_off);
-		h->r_len -= h->r_off;
-		h->r_off = 0;
-	}
-	return h2_map_buf_put(&h->rbuf, &h->r_len, &h->r_cap, resp_max(h), p, n);
+	return h2_map_buf_push(&h->rbuf, &h->r_off, &h->r_len, &h->r_cap, resp_max(h), p, n);
 }
 
 /* ---- nghttp2 callbacks: the response becomes HTTP/1.1 bytes ---- */
@@ -389,17 +384,13 @@ static ssize_t take_head(struct h2_up *h, const char *p, size_t n)
 	size_t k = n < room ? n : room;
 	if (k == 0 || !h2_map_buf_put(&h->head, &h->head_len, &h->head_cap, max, p, k))
 		return -1;
-	size_t from = old > 3 ? old - 3 : 0;
-	for (size_t i = from; i + 4 <= h->head_len; i++) {
-		if (!memcmp(h->head + i, "\r\n\r\n", 4)) {
-			uint32_t end = (uint32_t)(i + 4);
-			h->head_len = end;
-			if (submit_head(h) < 0)
-				return -1;
-			return (ssize_t)(end - old);
-		}
-	}
-	return (ssize_t)k;
+	size_t end = h2_map_head_end(h->head, old, h->head_len);
+	if (end == 0)
+		return (ssize_t)k;
+	h->head_len = (uint32_t)end;
+	if (submit_head(h) < 0)
+		return -1;
+	return (ssize_t)(end - old);
 }
 
 /* Takes body bytes into the body buffer (unframed); returns how many. */
