@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* decode: field tables, YAML 1.2 core typing and diagnostics shared by the per-kind
- * decoders (the string rules are in decode_scalars.c), content hashes, and the
- * documents -> model dispatch. Values are typed as Kubernetes reads them: a quoted
+ * decoders (the string rules are in decode_scalars.c, content hashes in
+ * decode_hash.c), and the documents -> model dispatch. Values are typed as Kubernetes reads them: a quoted
  * "80" is a string, never a port. */
 #include "gwapi/decode.h"
 
@@ -14,8 +14,6 @@
 #include "gwapi/validate.h"
 
 /* ---- YAML 1.2 core schema ---- */
-
-enum sclass { SC_NULL, SC_BOOL, SC_INT, SC_FLOAT, SC_STR };
 
 static bool all_of(const char *s, const char *set)
 {
@@ -65,7 +63,7 @@ static bool is_float(const char *s)
 	return *s == '\0';
 }
 
-static enum sclass scalar_class(const struct ynode *n)
+enum sclass decode_scalar_class(const struct ynode *n)
 {
 	if (n->style != YSCALAR_PLAIN)
 		return SC_STR;
@@ -285,7 +283,7 @@ bool decode_check(struct dctx *c, const struct ynode *n, const char *path, enum 
 	case DT_INT:
 		return decode_check_int(c, n, path, min, max);
 	case DT_BOOL:
-		if (n->kind == YNODE_SCALAR && scalar_class(n) == SC_BOOL)
+		if (n->kind == YNODE_SCALAR && decode_scalar_class(n) == SC_BOOL)
 			return true;
 		decode_error(c, n, path, "must be true or false, got %s%s", decode_got(c, n),
 			     n->kind == YNODE_SCALAR && n->style == YSCALAR_QUOTED ? " (a quoted string)" : "");
@@ -295,7 +293,7 @@ bool decode_check(struct dctx *c, const struct ynode *n, const char *path, enum 
 			decode_error(c, n, path, "must be a string, got %s", decode_got(c, n));
 			return false;
 		}
-		enum sclass sc = scalar_class(n);
+		enum sclass sc = decode_scalar_class(n);
 		if (sc != SC_STR) {
 			if (sc == SC_NULL)
 				decode_error(c, n, path, "must be a string, got null");
@@ -404,111 +402,6 @@ int decode_enum(struct dctx *c, const struct ynode *n, const char *path,
 	return -1;
 }
 
-/* ---- content hash ---- */
-
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
-
-static void fnv(uint64_t *h, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	for (size_t i = 0; i < len; i++) {
-		*h ^= p[i];
-		*h *= FNV_PRIME;
-	}
-}
-
-/* A length-prefixed string, so that no two different sequences of parts collide by
- * concatenation. */
-static void fnv_str(uint64_t *h, char tag, const char *s, size_t slen)
-{
-	size_t len = slen;
-	/* "<tag><decimal len>:" written by hand: this runs for every scalar */
-	char digits[24], head[32];
-	size_t nd = 0, n = 0;
-	do {
-		digits[nd++] = (char)('0' + len % 10);
-		len /= 10;
-	} while (len);
-	head[n++] = tag;
-	while (nd)
-		head[n++] = digits[--nd];
-	head[n++] = ':';
-	fnv(h, head, n);
-	fnv(h, s, slen);
-}
-
-static int key_cmp(const void *x, const void *y)
-{
-	const struct ynode *a = (*(const struct ypair *const *)x)->key;
-	const struct ynode *b = (*(const struct ypair *const *)y)->key;
-	size_t n = a->scalar_len < b->scalar_len ? a->scalar_len : b->scalar_len;
-	int c = memcmp(a->scalar, b->scalar, n);
-	return c ? c : (a->scalar_len > b->scalar_len) - (a->scalar_len < b->scalar_len);
-}
-
-static int label_cmp(const void *x, const void *y)
-{
-	return strcmp(((const struct gw_label *)x)->key, ((const struct gw_label *)y)->key);
-}
-
-/* Maps hash their entries in key order (ydoc made keys unique), skipping nulls
- * (absent to the API server); at the top, status and metadata are left out. */
-static void hash_node(struct arena *a, uint64_t *h, const struct ynode *n, bool top)
-{
-	switch (n->kind) {
-	case YNODE_MAP: {
-		const struct ypair **sorted = arena_alloc(a, (n->count ? n->count : 1) * sizeof *sorted);
-		for (size_t i = 0; i < n->count; i++)
-			sorted[i] = &n->pairs[i];
-		qsort(sorted, n->count, sizeof *sorted, key_cmp);
-		fnv(h, "{", 1);
-		for (size_t i = 0; i < n->count; i++) {
-			const struct ypair *p = sorted[i];
-			if (ynode_is_null(p->value))
-				continue;
-			if (top && (!strcmp(p->key->scalar, "status") || !strcmp(p->key->scalar, "metadata")))
-				continue;
-			fnv_str(h, 'k', p->key->scalar, p->key->scalar_len);
-			hash_node(a, h, p->value, false);
-		}
-		fnv(h, "}", 1);
-		break;
-	}
-	case YNODE_SEQ:
-		fnv(h, "[", 1);
-		for (size_t i = 0; i < n->count; i++)
-			hash_node(a, h, n->items[i], false);
-		fnv(h, "]", 1);
-		break;
-	case YNODE_SCALAR: {
-		static const char tags[] = { [SC_NULL] = 'n', [SC_BOOL] = 'b', [SC_INT] = 'i',
-					     [SC_FLOAT] = 'f', [SC_STR] = 's' };
-		fnv_str(h, tags[scalar_class(n)], n->scalar, n->scalar_len);
-		break;
-	}
-	}
-}
-
-uint64_t decode_content_hash(struct arena *a, const struct ynode *root, const struct gw_meta *meta)
-{
-	uint64_t h = FNV_OFFSET;
-	hash_node(a, &h, root, true);
-	/* metadata reduced to what identifies and selects the object */
-	const char *ns = meta->ns ? meta->ns : "", *name = meta->name ? meta->name : "";
-	fnv_str(&h, 'N', ns, strlen(ns));
-	fnv_str(&h, 'N', name, strlen(name));
-	struct gw_label *labels = arena_alloc(a, (meta->nlabels ? meta->nlabels : 1) * sizeof *labels);
-	if (meta->nlabels)
-		memcpy(labels, meta->labels, meta->nlabels * sizeof *labels);
-	qsort(labels, meta->nlabels, sizeof *labels, label_cmp);
-	for (size_t i = 0; i < meta->nlabels; i++) {
-		fnv_str(&h, 'L', labels[i].key, strlen(labels[i].key));
-		fnv_str(&h, 'V', labels[i].value, strlen(labels[i].value));
-	}
-	return h;
-}
-
 /* ---- documents -> model ---- */
 
 const char *const gw_method_names[] = {
@@ -580,13 +473,6 @@ struct dstate {
 		(arr)[(n)++] = (item);                                                  \
 	} while (0)
 
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = FNV_OFFSET;
-	fnv(&h, s, strlen(s));
-	return h;
-}
-
 /* Kubernetes keys an object by kind, namespace and name (whatever the apiVersion):
  * a second definition is refused, as a second `kubectl create` would be. Returns
  * false (after an error and a note) for a duplicate. */
@@ -595,7 +481,7 @@ static bool dstate_claim(struct dstate *st, struct dctx *c, const char *kind, co
 {
 	const char *key = arena_printf(st->a, "%s\n%s\n%s", kind, ns, name->scalar);
 	size_t mask = st->nseen_cap - 1;
-	for (size_t i = str_hash(key) & mask;; i = (i + 1) & mask) {
+	for (size_t i = decode_str_hash(key) & mask;; i = (i + 1) & mask) {
 		struct dseen *e = &st->seen[i];
 		if (!e->key) {
 			e->key = key;
@@ -664,7 +550,7 @@ static void decode_meta(struct dctx *c, const struct ynode *md, const struct dki
 static const struct ynode *peek_str(const struct ynode *map, const char *key)
 {
 	const struct ynode *n = ynode_get(map, key);
-	return n && n->kind == YNODE_SCALAR && scalar_class(n) == SC_STR && n->scalar[0] ? n : NULL;
+	return n && n->kind == YNODE_SCALAR && decode_scalar_class(n) == SC_STR && n->scalar[0] ? n : NULL;
 }
 
 static const struct dkind *dkind_find(const char *api_version, const char *kind, bool *known_kind)

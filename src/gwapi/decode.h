@@ -172,9 +172,15 @@ struct decode_filter_summary {
 void decode_filters(struct dctx *c, const struct ynode *seq, const char *path,
 		    struct gw_http_filter **out, size_t *nout, struct decode_filter_summary *sum);
 
+/* A plain scalar's YAML 1.2 core-schema type (quoted scalars are strings). */
+enum sclass { SC_NULL, SC_BOOL, SC_INT, SC_FLOAT, SC_STR };
+enum sclass decode_scalar_class(const struct ynode *n);
+
 /* FNV-1a 64 over a canonical form of a document: keys sorted, null values dropped,
  * scalars by their YAML 1.2 type, without status and without metadata other than
  * the given namespace, name and labels. Reordering keys does not change it. */
 uint64_t decode_content_hash(struct arena *a, const struct ynode *root, const struct gw_meta *meta);
+/* FNV-1a of a string (decode_hash.c). */
+uint64_t decode_str_hash(const char *s);
 
 #endif
